@@ -1,0 +1,27 @@
+/*
+ * cli.h - shared pieces of the aviary command. Each subcommand lives in its
+ * own cmd_<name>.c and exposes `int cli_cmd_<name>(int argc, char **argv)`
+ * (argv[0] is the subcommand name) returning the process exit code.
+ */
+#ifndef AVIARY_CLI_H
+#define AVIARY_CLI_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include "aviary/aviary.h"
+
+/* Print "aviary: <message>\n" to stderr and return 1 (the exit code for errors). */
+int cli_fail(const char *fmt, ...) AVIARY_PRINTF(1, 2);
+/* Print "aviary: <aviary_errmsg()>" and return 1. */
+int cli_fail_status(aviary_status s);
+
+/* Strict number parsing for option values: the whole string must be a number
+ * in range. On failure prints "aviary: <opt>: expected ..." and returns false. */
+bool cli_parse_int(const char *opt, const char *s, long min, long max, long *out);
+bool cli_parse_float(const char *opt, const char *s, double min, double max, double *out);
+
+/* Subcommands. */
+int cli_cmd_inspect(int argc, char **argv);
+int cli_cmd_verify(int argc, char **argv);
+
+#endif

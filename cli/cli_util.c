@@ -1,0 +1,46 @@
+/* cli_util.c - error printing and strict option parsing for the aviary command. */
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include "cli.h"
+
+int cli_fail(const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("aviary: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+    return 1;
+}
+
+int cli_fail_status(aviary_status s) {
+    const char *m = aviary_errmsg();
+    return cli_fail("%s", m[0] ? m : aviary_status_name(s));
+}
+
+bool cli_parse_int(const char *opt, const char *s, long min, long max, long *out) {
+    char *end = NULL;
+    errno = 0;
+    long v = s ? strtol(s, &end, 10) : 0;
+    if (!s || !*s || *end || errno || v < min || v > max) {
+        cli_fail("%s: expected an integer from %ld to %ld, got '%s'", opt, min, max, s ? s : "");
+        return false;
+    }
+    *out = v;
+    return true;
+}
+
+bool cli_parse_float(const char *opt, const char *s, double min, double max, double *out) {
+    char *end = NULL;
+    errno = 0;
+    double v = s ? strtod(s, &end) : 0;
+    if (!s || !*s || *end || errno || !isfinite(v) || v < min || v > max) {
+        cli_fail("%s: expected a number from %g to %g, got '%s'", opt, min, max, s ? s : "");
+        return false;
+    }
+    *out = v;
+    return true;
+}
