@@ -84,5 +84,6 @@ AVIARY_API int aviary_get_num_threads(void);
 #include "aviary_tensor.h"
 #include "aviary_checkpoint.h"
 #include "aviary_linear.h"
+#include "aviary_model.h"
 
 #endif /* AVIARY_H */
