@@ -49,6 +49,7 @@ typedef struct aviary_model_info {
     aviary_weight_type weights;   /* resolved matmul weight precision */
     uint64_t weight_bytes;        /* bytes of weights held for compute */
     size_t state_floats;          /* floats in one aviary_state */
+    uint64_t embedding_bytes;     /* part of weight_bytes that is the embedding table (one row read per token) */
 } aviary_model_info;
 
 /* Load a model from a checkpoint file (any format aviary_checkpoint_open
@@ -60,6 +61,13 @@ AVIARY_API aviary_status aviary_model_load(const char *path, const aviary_model_
  * outlive the model. */
 AVIARY_API aviary_status aviary_model_load_checkpoint(aviary_checkpoint *ck, const aviary_model_params *params,
                                                       aviary_model **out);
+/* A model of the given shape with random weights, for benchmarks (`aviary
+ * bench --shape`): spec "rwkvV:L<layers>:D<width>:V<vocab>", e.g.
+ * "rwkv6:L24:D2048:V65536". Head size 64; ffn and LoRA sizes as the official
+ * releases of that width use. params->weights picks the precision (AUTO =
+ * f32); the values are deterministic for a seed but meaningless. */
+AVIARY_API aviary_status aviary_model_random(const char *spec, const aviary_model_params *params, uint64_t seed,
+                                             aviary_model **out);
 AVIARY_API void aviary_model_free(aviary_model *m);
 AVIARY_API const aviary_model_info *aviary_model_get_info(const aviary_model *m);
 
@@ -77,9 +85,11 @@ AVIARY_API aviary_status aviary_state_save(const aviary_state *s, const char *pa
 AVIARY_API aviary_status aviary_state_load(aviary_state *s, const char *path);
 
 /* Named parts of the state for inspection/tests, per layer: "att_x"
- * (time-mix shift, [n_embd]), "ffn_x" ([n_embd]), "wkv" (RWKV-5/6/7:
- * [n_head, head_size, head_size] as the reference stores it), "aa", "bb",
- * "pp" (RWKV-4, [n_embd]). Returns a pointer into the state, or NULL. */
+ * (time-mix shift = ln1 output of the last token, [n_embd]), "ffn_x" (ln2
+ * output, [n_embd]), "wkv" (RWKV-5/6/7: [n_head, head_size, head_size] as the
+ * reference stores it: RWKV-5/6 [h][key][value], RWKV-7 [h][value][key]),
+ * "aa", "bb", "pp" (RWKV-4, [n_embd]). Returns a pointer into the state (the
+ * caller may read or write it), or NULL for an unknown name or layer. */
 AVIARY_API float *aviary_state_part(aviary_state *s, const char *name, int layer, size_t *n_floats);
 
 /* Feed tokens. logits (may be NULL) receives the [vocab] logits after the
@@ -95,6 +105,25 @@ AVIARY_API aviary_status aviary_model_eval_rnn(const aviary_model *m, aviary_sta
  * tokens). */
 AVIARY_API aviary_status aviary_model_eval_embeddings(const aviary_model *m, aviary_state *s, const float *emb,
                                                       size_t n, float *logits);
+
+/* Per-layer API (VisualRWKV and other callers that reorder or inject tokens
+ * between layers). aviary_model_eval is exactly:
+ *   embed(tokens) -> x; for l in 0..n_layer-1: forward_layer(l, x); head(last row of x).
+ *
+ * aviary_model_embed: x[n, n_embd] = the raw embedding rows of the tokens
+ * (no norm; blocks.0.ln0 is applied by layer 0). Fails on an id outside
+ * [0, vocab_size).
+ * aviary_model_forward_layer: run block `layer` (layer 0 first applies ln0)
+ * over the hidden sequence x[n, n_embd] in place, in order, with that layer's
+ * part of s (token shift and WKV state). Layers must be called in order
+ * 0..n_layer-1 for the same n rows (RWKV-7 keeps layer 0's v for the later
+ * layers in s's scratch); rows may be reordered between layers only for
+ * RWKV-4/5/6. Grows s's scratch to n rows if needed (one allocation).
+ * aviary_model_head: logits[n, vocab] = head(ln_out(x[n, n_embd])). */
+AVIARY_API aviary_status aviary_model_embed(const aviary_model *m, const int32_t *tokens, size_t n, float *x);
+AVIARY_API aviary_status aviary_model_forward_layer(const aviary_model *m, aviary_state *s, int layer, float *x,
+                                                    size_t n);
+AVIARY_API aviary_status aviary_model_head(const aviary_model *m, const float *x, size_t n, float *logits);
 
 #ifdef __cplusplus
 }
