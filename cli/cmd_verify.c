@@ -13,7 +13,9 @@ typedef struct family {
 } family;
 
 static const family families[] = {
-    {NULL, NULL}, /* placeholder row so the table is never empty; skipped below */
+    {"rwkv-ts", verify_rwkv_ts},
+    {"audio-rwkv", verify_audio_rwkv},
+    {"rwkv-lm", verify_rwkv_lm},
 };
 
 static char *read_file(const char *path, size_t *len) {
