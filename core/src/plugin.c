@@ -1,5 +1,6 @@
 /* plugin.c - plugin discovery, loading, descriptor validation, checked value
  * exchange with plugins (see aviary_plugin.h for the ABI). */
+#define _GNU_SOURCE 1 /* dladdr */
 #include <ctype.h>
 #include <dirent.h>
 #include <dlfcn.h>
@@ -653,6 +654,20 @@ static aviary_status add_dir(aviary_plugin_registry *r, const char *dir, size_t 
     return AVIARY_OK;
 }
 
+/* The install directory relative to where libaviary itself was loaded from
+ * (<libdir>/aviary/plugins), so an install moved with `cmake --install
+ * --prefix` or DESTDIR still finds its own plugins. */
+static aviary_status add_dir_beside_library(aviary_plugin_registry *r) {
+    Dl_info info;
+    if (!dladdr((void *)&aviary_plugin_registry_open, &info) || !info.dli_fname) return AVIARY_OK;
+    const char *slash = strrchr(info.dli_fname, '/');
+    if (!slash) return AVIARY_OK;
+    char buf[4096];
+    int n = snprintf(buf, sizeof buf, "%.*s/aviary/plugins", (int)(slash - info.dli_fname), info.dli_fname);
+    if (n <= 0 || (size_t)n >= sizeof buf) return AVIARY_OK;
+    return add_dir(r, buf, (size_t)n);
+}
+
 static aviary_status add_path_list(aviary_plugin_registry *r, const char *list) {
     if (!list) return AVIARY_OK;
     const char *p = list;
@@ -682,6 +697,7 @@ aviary_status aviary_plugin_registry_open(const char *search_path, aviary_plugin
         st = add_path_list(r, search_path);
     } else {
         st = add_path_list(r, getenv("AVIARY_PLUGIN_PATH"));
+        if (!st) st = add_dir_beside_library(r);
         if (!st) st = add_dir(r, AVIARY_PLUGIN_INSTALL_DIR, strlen(AVIARY_PLUGIN_INSTALL_DIR));
         if (!st) st = add_dir(r, AVIARY_PLUGIN_BUILD_DIR, strlen(AVIARY_PLUGIN_BUILD_DIR));
     }

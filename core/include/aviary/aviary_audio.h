@@ -14,7 +14,8 @@
 #ifndef AVIARY_AUDIO_H
 #define AVIARY_AUDIO_H
 
-#include "aviary.h"
+#include "aviary_base.h"
+#include "aviary_tensor.h"
 
 #ifdef __cplusplus
 extern "C" {

@@ -23,7 +23,8 @@
 #ifndef AVIARY_AUDIO_RWKV_H
 #define AVIARY_AUDIO_RWKV_H
 
-#include "aviary.h"
+#include "aviary_base.h"
+#include "aviary_checkpoint.h"
 
 #ifdef __cplusplus
 extern "C" {

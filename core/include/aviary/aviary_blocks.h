@@ -21,7 +21,8 @@
 #ifndef AVIARY_BLOCKS_H
 #define AVIARY_BLOCKS_H
 
-#include "aviary.h"
+#include "aviary_base.h"
+#include "aviary_tensor.h"
 
 #ifdef __cplusplus
 extern "C" {

@@ -28,7 +28,8 @@
 #ifndef AVIARY_CSV_H
 #define AVIARY_CSV_H
 
-#include "aviary.h"
+#include "aviary_base.h"
+#include "aviary_tensor.h"
 
 #ifdef __cplusplus
 extern "C" {

@@ -23,7 +23,8 @@
 #ifndef AVIARY_RESAMPLE_H
 #define AVIARY_RESAMPLE_H
 
-#include "aviary.h"
+#include "aviary_base.h"
+#include "aviary_tensor.h"
 
 #ifdef __cplusplus
 extern "C" {

@@ -27,7 +27,8 @@
 #ifndef AVIARY_SPECTROGRAM_H
 #define AVIARY_SPECTROGRAM_H
 
-#include "aviary.h"
+#include "aviary_base.h"
+#include "aviary_tensor.h"
 
 #ifdef __cplusplus
 extern "C" {

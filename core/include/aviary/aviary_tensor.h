@@ -12,7 +12,7 @@
 #ifndef AVIARY_TENSOR_H
 #define AVIARY_TENSOR_H
 
-#include "aviary.h"
+#include "aviary_base.h"
 
 #ifdef __cplusplus
 extern "C" {
