@@ -70,6 +70,26 @@ AVIARY_API size_t aviary_bi_wkv6_scratch(size_t T, size_t C);
 AVIARY_API void aviary_bi_wkv6(size_t T, size_t H, size_t N, const float *r, const float *k, const float *v,
                                const float *w, const float *u, float *S, float *scratch, float *y);
 
+/* Vision-RWKV (v4) bidirectional WKV exactly as the official CUDA kernel
+ * (classification/mmcls_custom/models/backbones/cuda_new/bi_wkv_kernel.cu,
+ * equal to cuda/wkv_cuda.cu) computes it, per channel c with w = w[c] > 0
+ * (Vision-RWKV passes spatial_decay / T) and u = u[c] (spatial_first / T):
+ * the T tokens are split into 32 chunks of L = ceil(T/32) (trailing chunks
+ * may be empty); each chunk accumulates its own tokens with max-tracked
+ * exponentials, the chunks' partial sums are combined into a prefix (tokens
+ * before the chunk) and a suffix (tokens from the chunk on) with weights
+ * e^{-w*L*distance in chunks}, and a per-token pass moves the split point:
+ *   y[t] = (c*e1 + a*e2 + e^{u+k[t]}*v[t]) / (d*e1 + b*e2 + e^{u+k[t]} + 1e-6)
+ * in the max-scaled domain. This is NOT the paper's formula for T > 32 (the
+ * weights depend on the position inside a chunk: "distance - 1" within a
+ * chunk, "distance" across chunks, and a residue from the suffix update);
+ * checkpoints were trained with the kernel, so aviary reproduces it. Done in
+ * double per channel (the float32 kernel agrees to ~2e-6). O(T) per channel;
+ * channels are spread over the OpenMP threads.
+ * k, v, y: [T, C]; w, u: [C]. y must not alias k or v. */
+AVIARY_API void aviary_bi_wkv4(size_t T, size_t C, const float *w, const float *u, const float *k, const float *v,
+                               float *y);
+
 /* Floats of scratch aviary_bi_wkv7 needs: 7*T*C. */
 AVIARY_API size_t aviary_bi_wkv7_scratch(size_t T, size_t C);
 
