@@ -3,6 +3,10 @@
  *    chunked kernel equals the "distance" formula
  *      y_t = (sum_{j != t} e^{-w|t-j| + k_j} v_j + e^{u + k_t} v_t) / (same without v)
  *    evaluated here directly in double; the fixtures cover T = 49 and 80;
+ *  - aviary_bi_wkv4 for T > 32 (several tokens per chunk, empty trailing
+ *    chunks) against a literal double-precision port of the kernel's loops
+ *    (kernel_forward of cuda/wkv_cuda.cu, one channel at a time, with its
+ *    O(32) per-chunk prefix/suffix loops);
  *  - aviary_resize_tokens_bicubic: identity at the same size, constants kept;
  *  - the classifier head layouts (mmcls fc, InternImage nn.Sequential
  *    linear-tanh-linear) on a small safetensors file, against hand sums;
@@ -45,6 +49,79 @@ static void test_bi_wkv4(void) {
                 CHECK(fabs(y[t * C + c] - num / den) <= 1e-5);
             }
         free(k), free(v), free(y);
+    }
+}
+
+static void kernel_port(int T, double w, double u, const double *k, const double *v, double *y) {
+    enum { S = 32 };
+    const int L = (T + S - 1) / S;
+    double Sa[S], Sb[S], So2[S], Sc[S], Sd[S], So1[S];
+    for (int j = 0; j < S; j++) {
+        const int t0 = L * j, len = T - t0 < L ? T - t0 : L;
+        double a = 0, b = 0, c = 0, d = 0, o1 = -1e38, o2 = -1e38;
+        for (int i = t0; i < t0 + len; i++) {
+            double no = fmax(o1, k[i] - w * (i - t0)), e1 = exp(o1 - no), e3 = exp(k[i] - w * (i - t0) - no);
+            c = e1 * c + e3 * v[i], d = e1 * d + e3, o1 = no;
+            const int ni = 2 * t0 + len - 1 - i, ew = t0 + len - ni;
+            no = fmax(o2, k[ni] - w * ew);
+            double e2 = exp(o2 - no);
+            e3 = exp(k[ni] - w * ew - no);
+            a = e2 * a + e3 * v[ni], b = e2 * b + e3, o2 = no;
+        }
+        Sa[j] = a, Sb[j] = b, So2[j] = o2, Sc[j] = c, Sd[j] = d, So1[j] = o1;
+    }
+    for (int j = 0; j < S; j++) {
+        const int t0 = L * j, len = T - t0 < L ? T - t0 : L;
+        if (len <= 0) continue;
+        double a = 0, b = 0, o2 = -1e38, c = 0, d = 0, o1 = -1e38;
+        for (int i = 0; i < j; i++) {
+            const double ew = (double)(j - i - 1) * L, no = fmax(So2[i] - w * ew, o2);
+            a = a * exp(o2 - no) + Sa[i] * exp(So2[i] - w * ew - no);
+            b = b * exp(o2 - no) + Sb[i] * exp(So2[i] - w * ew - no);
+            o2 = no;
+        }
+        for (int i = j; i < S; i++) {
+            const double ew = (double)(i - j) * L, no = fmax(So1[i] - w * ew, o1);
+            c = c * exp(o1 - no) + Sc[i] * exp(So1[i] - w * ew - no);
+            d = d * exp(o1 - no) + Sd[i] * exp(So1[i] - w * ew - no);
+            o1 = no;
+        }
+        c -= exp(k[t0] - o1) * v[t0];
+        d -= exp(k[t0] - o1);
+        for (int i = t0; i < t0 + len; i++) {
+            double no = fmax(fmax(o1, u + k[i]), o2), e1 = exp(o1 - no), e2 = exp(o2 - no), e3 = exp(u + k[i] - no);
+            y[i] = (c * e1 + a * e2 + e3 * v[i]) / (d * e1 + b * e2 + e3 + 1e-6);
+            const int i2 = (i + 1) % T;
+            no = fmax(o2 - w, k[i]);
+            e2 = exp(o2 - w - no), e3 = exp(k[i] - no);
+            a = e2 * a + e3 * v[i], b = e2 * b + e3, o2 = no;
+            no = fmax(o1 + w, k[i2] + w);
+            e1 = exp(o1 + w - no), e3 = exp(k[i2] + w - no);
+            c = e1 * c - e3 * v[i2], d = e1 * d - e3, o1 = no;
+        }
+    }
+}
+
+static void test_bi_wkv4_chunked(void) {
+    const int Ts[4] = {33, 100, 196, 577};
+    enum { C = 70 }; /* two channel blocks, the second partial */
+    for (int n = 0; n < 4; n++) {
+        const int T = Ts[n];
+        float *k = malloc(sizeof(float) * T * C), *v = malloc(sizeof(float) * T * C), *y = malloc(sizeof(float) * T * C);
+        double *kd = malloc(sizeof(double) * T), *vd = malloc(sizeof(double) * T), *yd = malloc(sizeof(double) * T);
+        float w[C], u[C];
+        for (int i = 0; i < T * C; i++) k[i] = frand(-3, 3), v[i] = frand(-1, 1);
+        for (int c = 0; c < C; c++) w[c] = frand(-8, 16) / (float)T, u[c] = frand(-4, 2) / (float)T;
+        aviary_bi_wkv4((size_t)T, C, w, u, k, v, y);
+        double worst = 0;
+        for (int c = 0; c < C; c++) {
+            for (int t = 0; t < T; t++) kd[t] = k[t * C + c], vd[t] = v[t * C + c];
+            kernel_port(T, w[c], u[c], kd, vd, yd);
+            for (int t = 0; t < T; t++) worst = fmax(worst, fabs(y[t * C + c] - yd[t]));
+        }
+        if (!(worst < 2e-5)) fprintf(stderr, "  bi_wkv4 T=%d: max |diff| %.3g\n", T, worst);
+        CHECK(worst < 2e-5);
+        free(k), free(v), free(y), free(kd), free(vd), free(yd);
     }
 }
 
@@ -134,6 +211,7 @@ static void test_softmax_topk(void) {
 
 int main(void) {
     test_bi_wkv4();
+    test_bi_wkv4_chunked();
     test_resize_tokens();
     test_heads();
     test_softmax_topk();
