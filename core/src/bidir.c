@@ -105,13 +105,12 @@ void aviary_bi_wkv7(size_t T, size_t H, size_t N, const float *r, const float *w
  * reduction by ln 2 in two parts, degree-6 polynomial, 2^n from the exponent
  * bits), about 1 ulp; 0 below -87.3 where 2^n would leave the normal range
  * (the kernel's expf gives denormals there, < 1e-38 of the sums). */
-static inline float exp_nonpos(float x) {
+__attribute__((always_inline)) static inline float exp_nonpos(float x) {
     const float lo = -87.33654f;
     const bool under = x < lo;
     x = under ? lo : x;
     float fx = x * 1.44269504088896341f + 0.5f;
-    int n = (int)fx;
-    n -= (float)n > fx; /* floor */
+    const int n = (int)(fx + 128.0f) - 128; /* floor: fx > -126, so fx + 128 > 0 truncates down */
     const float fn = (float)n;
     float r = x - fn * 0.693359375f;
     r = r - fn * -2.12194440e-4f;
