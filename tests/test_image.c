@@ -76,6 +76,17 @@ static void test_decode(void) {
         CHECK(strstr(aviary_errmsg(), "truncated") != NULL);
     }
     free(m.p);
+    /* PNM and BMP: stb would zero-fill a short file; aviary reports it */
+    CHECK(aviary_image_load("corpus/image/rgb.ppm", &img) == AVIARY_OK);
+    CHECK(img.width == 4 && img.height == 3);
+    aviary_image_free(&img);
+    CHECK(aviary_image_load("corpus/image/truncated.ppm", &img) == AVIARY_FORMAT);
+    CHECK(strstr(aviary_errmsg(), "truncated") != NULL);
+    CHECK(aviary_image_load("corpus/image/truncated.bmp", &img) == AVIARY_FORMAT);
+    CHECK(strstr(aviary_errmsg(), "truncated") != NULL);
+    /* a 20-byte file claiming 30000x4000 pixels is refused before decoding */
+    CHECK(aviary_image_load("corpus/image/huge_header.ppm", &img) == AVIARY_FORMAT);
+    CHECK(strstr(aviary_errmsg(), "more than a 20-byte file can hold") != NULL);
     /* garbage, empty, HDR, missing file */
     CHECK(aviary_image_load_memory("hello world, not an image", 25, "t.txt", &img) == AVIARY_FORMAT);
     CHECK(aviary_image_load_memory("", 0, "empty.png", &img) == AVIARY_FORMAT);

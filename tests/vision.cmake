@@ -49,3 +49,5 @@ aviary_cli_error_test(classify_bad_norm "options.norm: expected pre, post or aut
                       classify -c pipelines/vision_bad_norm.json fixtures/vision-vrwkv6/input.png)
 aviary_cli_error_test(classify_bad_labels "vision_three_labels.txt: 3 labels, the model has 10 classes"
                       classify -c pipelines/vision_bad_labels.json fixtures/vision-vrwkv6/input.png)
+aviary_cli_error_test(classify_truncated_bmp "truncated.bmp: truncated image data"
+                      classify -c ../examples/classify/fixture-vrwkv6.json corpus/image/truncated.bmp)

@@ -56,6 +56,43 @@ static bool jpeg_truncated(const uint8_t *d, size_t n) {
     return last_sos == 0 || last_eoi < last_sos;
 }
 
+static uint32_t le32(const uint8_t *p) { return p[0] | p[1] << 8 | p[2] << 16 | (uint32_t)p[3] << 24; }
+static uint16_t le16(const uint8_t *p) { return (uint16_t)(p[0] | p[1] << 8); }
+
+/* stb fills the missing end of an uncompressed PNM or BMP with zeros instead
+ * of failing; those formats say exactly how many bytes they need. Returns
+ * true if the file is shorter than that. */
+static bool raw_truncated(const uint8_t *d, size_t n, int w, int h) {
+    if (n >= 2 && d[0] == 'P' && (d[1] == '5' || d[1] == '6')) {
+        size_t pos = 2;
+        unsigned long v[3] = {0, 0, 0};
+        for (int i = 0; i < 3; i++) {
+            for (;;) { /* whitespace and comments */
+                while (pos < n && (d[pos] == ' ' || d[pos] == '\t' || d[pos] == '\n' || d[pos] == '\r')) pos++;
+                if (pos < n && d[pos] == '#')
+                    while (pos < n && d[pos] != '\n') pos++;
+                else
+                    break;
+            }
+            while (pos < n && d[pos] >= '0' && d[pos] <= '9' && v[i] < 1000000) v[i] = v[i] * 10 + (d[pos++] - '0');
+        }
+        pos++; /* the single whitespace before the samples */
+        const unsigned long long need =
+            (unsigned long long)w * (unsigned long long)h * (d[1] == '6' ? 3u : 1u) * (v[2] > 255 ? 2u : 1u);
+        return pos > n || n - pos < need;
+    }
+    if (n >= 26 && d[0] == 'B' && d[1] == 'M') {
+        const uint32_t off = le32(d + 10), hsz = le32(d + 14);
+        uint32_t bpp = 0, comp = 0;
+        if (hsz == 12) bpp = le16(d + 24);
+        else if (hsz >= 40 && n >= 34) bpp = le16(d + 28), comp = le32(d + 30);
+        if (!bpp || (comp != 0 && comp != 3)) return false; /* RLE etc.: stb decides */
+        const unsigned long long row = (((unsigned long long)bpp * (unsigned)w + 31) / 32) * 4;
+        return (unsigned long long)n < (unsigned long long)off + row * (unsigned)h;
+    }
+    return false;
+}
+
 aviary_status aviary_image_load_memory(const void *data, size_t size, const char *name, aviary_image *out) {
     const uint8_t *d = data;
     out->width = out->height = 0;
@@ -74,6 +111,12 @@ aviary_status aviary_image_load_memory(const void *data, size_t size, const char
     if (w < 1 || h < 1 || w > AVIARY_IMAGE_MAX_SIDE || h > AVIARY_IMAGE_MAX_SIDE ||
         (long long)w * h > AVIARY_IMAGE_MAX_PIXELS)
         return aviary_error(AVIARY_UNSUPPORTED, "%s: image size %dx%d is outside the supported range", name, w, h);
+    /* no format packs more than ~16k pixels into a byte (a blank 1-bit PNG);
+     * a header claiming more is corrupt and must not cost a huge decode */
+    if ((long long)w * h > 16384LL * (long long)size + (1LL << 20))
+        return aviary_error(AVIARY_FORMAT, "%s: header claims %dx%d pixels, more than a %zu-byte file can hold", name,
+                            w, h, size);
+    if (raw_truncated(d, size, w, h)) return aviary_error(AVIARY_FORMAT, "%s: truncated image data", name);
     bool is_jpeg = size >= 3 && d[0] == 0xFF && d[1] == 0xD8 && d[2] == 0xFF;
     if (is_jpeg && jpeg_truncated(d, size)) return aviary_error(AVIARY_FORMAT, "%s: truncated JPEG (no end-of-image marker)", name);
     int cw = 0, ch = 0, cc = 0;
