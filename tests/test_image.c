@@ -84,6 +84,10 @@ static void test_decode(void) {
     CHECK(strstr(aviary_errmsg(), "truncated") != NULL);
     CHECK(aviary_image_load("corpus/image/truncated.bmp", &img) == AVIARY_FORMAT);
     CHECK(strstr(aviary_errmsg(), "truncated") != NULL);
+    CHECK(aviary_image_load("corpus/image/rgb.tga", &img) == AVIARY_OK); /* run-length TGA */
+    aviary_image_free(&img);
+    CHECK(aviary_image_load("corpus/image/truncated.tga", &img) == AVIARY_FORMAT);
+    CHECK(strstr(aviary_errmsg(), "truncated") != NULL);
     /* a 20-byte file claiming 30000x4000 pixels is refused before decoding */
     CHECK(aviary_image_load("corpus/image/huge_header.ppm", &img) == AVIARY_FORMAT);
     CHECK(strstr(aviary_errmsg(), "more than a 20-byte file can hold") != NULL);

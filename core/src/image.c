@@ -59,9 +59,9 @@ static bool jpeg_truncated(const uint8_t *d, size_t n) {
 static uint32_t le32(const uint8_t *p) { return p[0] | p[1] << 8 | p[2] << 16 | (uint32_t)p[3] << 24; }
 static uint16_t le16(const uint8_t *p) { return (uint16_t)(p[0] | p[1] << 8); }
 
-/* stb fills the missing end of an uncompressed PNM or BMP with zeros instead
- * of failing; those formats say exactly how many bytes they need. Returns
- * true if the file is shorter than that. */
+/* stb fills the missing end of a PNM, BMP or TGA file with zeros instead of
+ * failing; those formats say exactly how many bytes they need (TGA's
+ * run-length packets are walked). Returns true if the file is shorter. */
 static bool raw_truncated(const uint8_t *d, size_t n, int w, int h) {
     if (n >= 2 && d[0] == 'P' && (d[1] == '5' || d[1] == '6')) {
         size_t pos = 2;
@@ -89,6 +89,21 @@ static bool raw_truncated(const uint8_t *d, size_t n, int w, int h) {
         if (!bpp || (comp != 0 && comp != 3)) return false; /* RLE etc.: stb decides */
         const unsigned long long row = (((unsigned long long)bpp * (unsigned)w + 31) / 32) * 4;
         return (unsigned long long)n < (unsigned long long)off + row * (unsigned)h;
+    }
+    /* TGA has no magic: trust the header only where it repeats stb's size */
+    if (n >= 18 && le16(d + 12) == w && le16(d + 14) == h && (d[2] & ~8) >= 1 && (d[2] & ~8) <= 3) {
+        const unsigned px = (d[16] + 7u) / 8u, cmap_entry = (d[7] + 7u) / 8u;
+        unsigned long long pos = 18ull + d[0] + (d[1] ? (unsigned long long)le16(d + 5) * cmap_entry : 0);
+        unsigned long long left = (unsigned long long)w * (unsigned)h;
+        if (px == 0) return false;
+        if (!(d[2] & 8)) return n < pos + left * px; /* uncompressed */
+        while (left > 0) { /* run-length packets: header byte, then one pixel (run) or `count` pixels (raw) */
+            if (pos >= n) return true;
+            const unsigned cnt = (d[pos] & 0x7f) + 1u;
+            pos += 1 + (d[pos] & 0x80 ? px : (unsigned long long)cnt * px);
+            left = left > cnt ? left - cnt : 0;
+        }
+        return pos > n;
     }
     return false;
 }
