@@ -13,10 +13,10 @@ typedef struct family {
 } family;
 
 static const family families[] = {
-    {"vision-rwkv", verify_vision_rwkv},
     {"rwkv-ts", verify_rwkv_ts},
     {"audio-rwkv", verify_audio_rwkv},
     {"rwkv-lm", verify_rwkv_lm},
+    {"vision-rwkv", verify_vision_rwkv},
 };
 
 static char *read_file(const char *path, size_t *len) {

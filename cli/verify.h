@@ -45,9 +45,9 @@ float *verify_expected_f32(verify_ctx *v, const char *name, int64_t *n_out);
 /* Family entry points (one per verify_<family>.c). Return 0 after running (the
  * driver looks at n_failed), non-zero if the fixture could not be run at all. */
 typedef int (*verify_family_fn)(verify_ctx *v);
-int verify_vision_rwkv(verify_ctx *v);
 int verify_rwkv_ts(verify_ctx *v);
 int verify_audio_rwkv(verify_ctx *v);
 int verify_rwkv_lm(verify_ctx *v);
+int verify_vision_rwkv(verify_ctx *v);
 
 #endif
