@@ -17,6 +17,7 @@ static const command commands[] = {
     {"plugins", cli_cmd_plugins, "list the plugins found (inputs, outputs, options) and files skipped"},
     {"forecast", cli_cmd_forecast, "forecast time series from a CSV file with an RWKV-TS pipeline"},
     {"bench", cli_cmd_bench, "measure prefill/generation speed and memory of an RWKV LM"},
+    {"tag", cli_cmd_tag, "tag audio files with AudioSet labels using an AudioRWKV pipeline"},
 };
 
 static void usage(FILE *f) {
