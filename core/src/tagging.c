@@ -87,33 +87,37 @@ static bool push(aviary_labels *l, size_t *cap, const char *name, const char *id
     return true;
 }
 
-aviary_status aviary_labels_read(const char *path, aviary_labels **out) {
-    if (!out) return aviary_error(AVIARY_INVALID_ARG, "aviary_labels_read: out is NULL");
+aviary_status aviary_labels_parse(const char *data, size_t size, const char *name, aviary_labels **out) {
+    if (!out) return aviary_error(AVIARY_INVALID_ARG, "aviary_labels_parse: out is NULL");
     *out = NULL;
-    if (!path) return aviary_error(AVIARY_INVALID_ARG, "aviary_labels_read: path is NULL");
-    FILE *f = fopen(path, "rb");
-    if (!f) return aviary_error(AVIARY_IO, "%s: cannot open label file: %s", path, strerror(errno));
+    if (!data && size) return aviary_error(AVIARY_INVALID_ARG, "aviary_labels_parse: data is NULL");
+    if (!name) name = "labels";
     aviary_labels *l = calloc(1, sizeof *l);
-    size_t cap = 0, lineno = 0;
-    char buf[4096];
-    aviary_status st = AVIARY_OK;
-    int col_index = -1, col_mid = -1, col_name = -1;
-    bool csv = false;
-    if (!l) {
-        fclose(f);
+    char *buf = malloc(size + 1);
+    if (!l || !buf) {
+        free(l);
+        free(buf);
         return aviary_error(AVIARY_NOMEM, "out of memory");
     }
-    while (fgets(buf, sizeof buf, f)) {
+    size_t cap = 0, lineno = 0, pos = 0;
+    aviary_status st = AVIARY_OK;
+    int col_index = -1, col_mid = -1, col_name = -1, n_cols = 0;
+    bool csv = false;
+    if (size >= 3 && (unsigned char)data[0] == 0xEF && (unsigned char)data[1] == 0xBB && (unsigned char)data[2] == 0xBF)
+        pos = 3;
+    while (pos < size && !st) {
+        /* one line into buf (NUL-terminated, without its line end) */
+        const char *nl = memchr(data + pos, '\n', size - pos);
+        size_t end = nl ? (size_t)(nl - data) : size, len = end - pos;
+        memcpy(buf, data + pos, len);
+        buf[len] = 0;
+        pos = nl ? end + 1 : size;
         lineno++;
-        size_t len = strlen(buf);
-        if (len == sizeof buf - 1 && buf[len - 1] != '\n') {
-            st = aviary_error(AVIARY_FORMAT, "%s:%zu: line longer than %zu bytes", path, lineno, sizeof buf - 2);
+        while (len && buf[len - 1] == '\r') buf[--len] = 0;
+        if (memchr(buf, 0, len)) {
+            st = aviary_error(AVIARY_FORMAT, "%s:%zu: NUL byte in a label file", name, lineno);
             break;
         }
-        while (len && (buf[len - 1] == '\n' || buf[len - 1] == '\r')) buf[--len] = 0;
-        if (lineno == 1 && len >= 3 && (unsigned char)buf[0] == 0xEF && (unsigned char)buf[1] == 0xBB &&
-            (unsigned char)buf[2] == 0xBF)
-            memmove(buf, buf + 3, (len -= 3) + 1);
         char *fl[16];
         if (lineno == 1 && strstr(buf, "display_name")) {
             int nf = csv_fields(buf, fl, 16);
@@ -123,48 +127,78 @@ aviary_status aviary_labels_read(const char *path, aviary_labels **out) {
                 else if (!strcmp(fl[i], "display_name")) col_name = i;
             }
             csv = col_name >= 0;
+            n_cols = nf;
             if (csv) continue;
         }
         if (!len) {
-            st = aviary_error(AVIARY_FORMAT, "%s:%zu: empty line (one class name per line expected)", path, lineno);
+            st = aviary_error(AVIARY_FORMAT, "%s:%zu: empty line (one class name per line expected)", name, lineno);
             break;
         }
         if (!csv) {
-            if (!push(l, &cap, buf, "")) {
-                st = aviary_error(AVIARY_NOMEM, "out of memory");
-                break;
-            }
+            if (!push(l, &cap, buf, "")) st = aviary_error(AVIARY_NOMEM, "out of memory");
             continue;
         }
         int nf = csv_fields(buf, fl, 16);
-        if (nf < 0 || nf > 16 || nf <= col_name || nf <= col_index || nf <= col_mid) {
-            st = aviary_error(AVIARY_FORMAT, "%s:%zu: malformed CSV row (expected the header's columns)", path, lineno);
+        if (nf != n_cols) {
+            st = aviary_error(AVIARY_FORMAT, "%s:%zu: malformed CSV row (expected the header's %d columns)", name,
+                              lineno, n_cols);
             break;
         }
         if (col_index >= 0) {
-            char *end;
+            char *endp;
             errno = 0;
-            long v = strtol(fl[col_index], &end, 10);
-            if (errno || end == fl[col_index] || *end || v != (long)l->n) {
-                st = aviary_error(AVIARY_FORMAT, "%s:%zu: index '%s', expected %zu (rows must be in index order)", path,
+            long v = strtol(fl[col_index], &endp, 10);
+            if (errno || endp == fl[col_index] || *endp || v < 0 || (size_t)v != l->n) {
+                st = aviary_error(AVIARY_FORMAT, "%s:%zu: index '%s', expected %zu (rows must be in index order)", name,
                                   lineno, fl[col_index], l->n);
                 break;
             }
         }
-        if (!push(l, &cap, fl[col_name], col_mid >= 0 ? fl[col_mid] : "")) {
-            st = aviary_error(AVIARY_NOMEM, "out of memory");
-            break;
-        }
+        if (!push(l, &cap, fl[col_name], col_mid >= 0 ? fl[col_mid] : "")) st = aviary_error(AVIARY_NOMEM, "out of memory");
     }
-    if (!st && ferror(f)) st = aviary_error(AVIARY_IO, "%s: read error", path);
-    fclose(f);
-    if (!st && l->n == 0) st = aviary_error(AVIARY_FORMAT, "%s: no class labels in the file", path);
+    free(buf);
+    if (!st && l->n == 0) st = aviary_error(AVIARY_FORMAT, "%s: no class labels in the file", name);
     if (st) {
         aviary_labels_free(l);
         return st;
     }
     *out = l;
     return AVIARY_OK;
+}
+
+aviary_status aviary_labels_read(const char *path, aviary_labels **out) {
+    if (!out) return aviary_error(AVIARY_INVALID_ARG, "aviary_labels_read: out is NULL");
+    *out = NULL;
+    if (!path) return aviary_error(AVIARY_INVALID_ARG, "aviary_labels_read: path is NULL");
+    FILE *f = fopen(path, "rb");
+    if (!f) return aviary_error(AVIARY_IO, "%s: cannot open label file: %s", path, strerror(errno));
+    char *data = NULL;
+    size_t n = 0, cap = 0;
+    for (;;) {
+        if (n == cap) {
+            if (cap >= ((size_t)64 << 20)) {
+                free(data);
+                fclose(f);
+                return aviary_error(AVIARY_FORMAT, "%s: label file larger than 64 MB", path);
+            }
+            cap = cap ? cap * 2 : 65536;
+            char *p = realloc(data, cap);
+            if (!p) {
+                free(data);
+                fclose(f);
+                return aviary_error(AVIARY_NOMEM, "out of memory");
+            }
+            data = p;
+        }
+        size_t got = fread(data + n, 1, cap - n, f);
+        n += got;
+        if (!got) break;
+    }
+    bool bad = ferror(f);
+    fclose(f);
+    aviary_status s = bad ? aviary_error(AVIARY_IO, "%s: read error", path) : aviary_labels_parse(data, n, path, out);
+    free(data);
+    return s;
 }
 
 int64_t aviary_window_hop(int64_t window, double overlap) {

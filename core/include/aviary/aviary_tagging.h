@@ -25,6 +25,8 @@ typedef struct aviary_labels aviary_labels;
  * A trailing newline and CRLF line ends are accepted. Errors (AVIARY_IO,
  * AVIARY_FORMAT) name the file and line. */
 AVIARY_API aviary_status aviary_labels_read(const char *path, aviary_labels **out);
+/* Same, from memory: `name` stands for the file in messages. */
+AVIARY_API aviary_status aviary_labels_parse(const char *data, size_t size, const char *name, aviary_labels **out);
 AVIARY_API void aviary_labels_free(aviary_labels *l);
 AVIARY_API size_t aviary_labels_count(const aviary_labels *l);
 /* Name of class i (borrowed; "" if i is out of range). */
