@@ -599,10 +599,11 @@ static aviary_status forward_2025(const aviary_audio_rwkv *m, float *x, float **
         for (int64_t i = 0; i < T * L->dw; i++) lo[i] = tanhf(lo[i]);
         LIN(L->w2, lo, T, w);
         for (int64_t i = 0; i < T * C; i++) {
-            /* w = -softplus(-(w0 + ...)) - 0.5; decay = exp(-exp(w)) */
-            double z = -(double)w[i];
-            double sp = z > 20 ? z : log1p(exp(z));
-            w[i] = (float)exp(-exp(-sp - 0.5));
+            /* w = -softplus(-(w0 + ...)) - 0.5 (torch softplus: linear above 20);
+             * decay = exp(-exp(w)); float32 like the reference */
+            float z = -w[i];
+            float sp = z > 20.0f ? z : log1pf(expf(z));
+            w[i] = expf(-expf(-sp - 0.5f));
         }
         MIXIN(xi, L->x_k)
         LIN(L->Wk, xi, T, k);
