@@ -1,8 +1,11 @@
 /* bench_audio_rwkv.c - AudioRWKV speed and memory: front end + encoder + head
  * on one model window.
  *
- *   bench_audio_rwkv CHECKPOINT [THREADS=1] [REPEATS=3]
- *   bench_audio_rwkv --random 2024|2025 T|S [THREADS=1] [REPEATS=3]
+ *   bench_audio_rwkv CHECKPOINT [THREADS=1] [REPEATS=3] [WEIGHTS=auto]
+ *   bench_audio_rwkv --random 2024|2025 T|S [THREADS=1] [REPEATS=3] [WEIGHTS=auto]
+ *
+ * WEIGHTS: how the matrices are stored (aviary_linear.h: auto, f32, bf16,
+ * int8); the published A-RWKV checkpoints are bfloat16, which auto keeps.
  *
  * --random writes a checkpoint of the published shapes with random weights
  * to a temporary file (deleted after loading): the key layout of the
@@ -236,17 +239,18 @@ int main(int argc, char **argv) {
         a = 2;
     } else {
         fprintf(stderr, "usage: bench_audio_rwkv CHECKPOINT [THREADS] [REPEATS]\n"
-                        "       bench_audio_rwkv --random 2024|2025 T|S [THREADS] [REPEATS]\n");
+                        "       bench_audio_rwkv --random 2024|2025 T|S [THREADS] [REPEATS] [WEIGHTS]\n");
         return 2;
     }
     int threads = argc > a ? atoi(argv[a]) : 1, reps = argc > a + 1 ? atoi(argv[a + 1]) : 3;
-    if (threads < 1 || reps < 1) return 2;
+    aviary_weight_type wt = AVIARY_WEIGHTS_AUTO;
+    if (threads < 1 || reps < 1 || (argc > a + 2 && aviary_weight_type_parse(argv[a + 2], &wt))) return 2;
     aviary_set_num_threads(threads);
     aviary_checkpoint *ck = NULL;
     aviary_audio_rwkv *m = NULL;
     aviary_audio_rwkv_input *in = NULL;
     aviary_status s = aviary_checkpoint_open(ckpt, &ck);
-    if (!s) s = aviary_audio_rwkv_load(ck, 0, &m);
+    if (!s) s = aviary_audio_rwkv_load_weights(ck, 0, wt, &m);
     aviary_checkpoint_close(ck);
     if (tmp[0]) unlink(tmp);
     const aviary_audio_rwkv_info *I = m ? aviary_audio_rwkv_get_info(m) : NULL;
@@ -278,10 +282,10 @@ int main(int argc, char **argv) {
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
     const double audio_s = (double)W / aviary_audio_rwkv_input_rate(in), total = best_fe + best_m;
-    printf("%s%s%s C=%d L=%d heads=%d tokens=%d threads=%d: front end %.4f s + model %.4f s = %.4f s per %.2f s "
+    printf("%s%s%s C=%d L=%d heads=%d tokens=%d weights=%s threads=%d: front end %.4f s + model %.4f s = %.4f s per %.2f s "
            "window, RTF %.4f (%.1fx real time), peak RSS %.0f MB\n",
            I->variant == AVIARY_AUDIO_RWKV_2024 ? "AudioRWKV-2024" : "A-RWKV-2025", size[0] ? "-" : "", size, I->n_embd,
-           I->n_layer, I->n_head, I->grid_h * I->grid_w, threads, best_fe, best_m, total, audio_s, total / audio_s,
+           I->n_layer, I->n_head, I->grid_h * I->grid_w, aviary_weight_type_name(wt), threads, best_fe, best_m, total, audio_s, total / audio_s,
            audio_s / total, (double)ru.ru_maxrss / 1024.0);
     free(wave);
     free(spec);

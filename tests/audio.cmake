@@ -47,3 +47,4 @@ aviary_cli_error_test(audio_tag_no_pipeline "give the pipeline with -c" tag audi
 aviary_cli_error_test(audio_tag_not_audio_pipeline "needs an 'audio_rwkv' encoder stage" tag -c ../examples/forecast/pipeline.json audio/silent.wav)
 aviary_cli_error_test(audio_tag_wrong_variant "options.variant is 2024 but the checkpoint is an A-RWKV-2025 model"
                       run pipelines/audio_wrong_variant.json --in audio=audio/silent.wav)
+
