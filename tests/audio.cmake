@@ -48,3 +48,6 @@ aviary_cli_error_test(audio_tag_not_audio_pipeline "needs an 'audio_rwkv' encode
 aviary_cli_error_test(audio_tag_wrong_variant "options.variant is 2024 but the checkpoint is an A-RWKV-2025 model"
                       run pipelines/audio_wrong_variant.json --in audio=audio/silent.wav)
 
+# the plugins on a clip longer than the window: two windows, per-window probabilities and tags
+aviary_cli_test(audio_run_windows run ${_tag2024} --in audio=audio/tone_12s.wav
+                PASS_REGEX "head.window_probs: f32 \\[2, 527\\].*window 2\\.50-12\\.50 s:")
