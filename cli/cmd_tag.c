@@ -323,14 +323,11 @@ static int tag_file(tagger *t, const tag_opts *o, const char *path, bool first) 
         rc = cli_fail("%s: out of memory for %lld windows", path, (long long)count);
         goto done;
     }
-    for (int64_t k = 0; k < count; k++) {
-        int64_t st = aviary_window_start(n, W, hop, k);
-        if ((s = tag_window(t, wave + st, n < W ? n : W))) {
-            rc = cli_fail_status(s);
-            goto done;
-        }
-        memcpy(wp + k * K, t->probs, K * sizeof(float));
+    if ((s = aviary_audio_rwkv_run_windows(t->model, t->input, wave, n, hop, wp, NULL, NULL))) {
+        rc = cli_fail_status(s);
+        goto done;
     }
+    for (size_t i = 0; i < (size_t)count * K; i++) wp[i] = 1.0f / (1.0f + expf(-wp[i]));
     aviary_scores_aggregate(wp, (size_t)count, K, o->agg, t->agg);
     if (o->json) {
         printf("%s{\"file\": ", first ? "" : ",\n  ");

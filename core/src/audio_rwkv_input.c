@@ -6,6 +6,7 @@
 #include "aviary/aviary_audio_rwkv_input.h"
 #include "aviary/aviary_resample.h"
 #include "aviary/aviary_spectrogram.h"
+#include "aviary/aviary_tagging.h"
 #include "internal.h"
 
 struct aviary_audio_rwkv_input {
@@ -155,4 +156,30 @@ aviary_status aviary_audio_rwkv_input_spectrogram(aviary_audio_rwkv_input *in, c
     if ((s = aviary_spectrogram_compute(in->sp, x, n, in->spec))) return s;
     return aviary_spectrogram_fit_frames(in->spec, frames, in->n_mels, in->frames, 0.0f, in->p.norm_mean,
                                          in->p.norm_std, spec);
+}
+
+aviary_status aviary_audio_rwkv_run_windows(const aviary_audio_rwkv *m, aviary_audio_rwkv_input *in, const float *x,
+                                            int64_t n, int64_t hop, float *logits, float *pooled, float *span) {
+    if (!m || !in || !x) return aviary_error(AVIARY_INVALID_ARG, "aviary_audio_rwkv_run_windows: NULL argument");
+    const aviary_audio_rwkv_info *I = aviary_audio_rwkv_get_info(m);
+    if (I->n_mels != in->n_mels || I->min_frames != in->frames || I->variant != in->variant)
+        return aviary_error(AVIARY_INVALID_ARG, "aviary_audio_rwkv_run_windows: the input was made for another model");
+    const int64_t W = in->window, count = aviary_window_count(n, W, hop), len = n < W ? n : W;
+    const double rate = in->p.sample_rate;
+    float *spec = malloc((size_t)in->frames * (size_t)in->n_mels * sizeof(float));
+    if (!spec) return aviary_error(AVIARY_NOMEM, "out of memory");
+    aviary_status s = AVIARY_OK;
+    for (int64_t k = 0; k < count && !s; k++) {
+        const int64_t st = aviary_window_start(n, W, hop, k);
+        aviary_audio_rwkv_outputs o = {NULL, NULL, pooled ? pooled + k * I->n_embd : NULL,
+                                       logits ? logits + k * I->n_classes : NULL, NULL};
+        if (span) {
+            span[2 * k] = (float)(st / rate);
+            span[2 * k + 1] = (float)((st + len) / rate);
+        }
+        s = aviary_audio_rwkv_input_spectrogram(in, x + st, len, spec);
+        if (!s) s = aviary_audio_rwkv_forward(m, spec, in->frames, in->n_mels, &o);
+    }
+    free(spec);
+    return s;
 }

@@ -101,7 +101,7 @@ static aviary_status run(void *inst, const aviary_value *in, aviary_value *out) 
     aviary_audio a;
     aviary_status s = aviary_audio_read(path, &a);
     if (s) return s;
-    float *wave = NULL, *spec = NULL;
+    float *wave = NULL;
     int64_t n = 0;
     s = aviary_audio_rwkv_input_waveform(p->input, &a, path, &wave, &n);
     aviary_audio_free(&a);
@@ -119,28 +119,10 @@ static aviary_status run(void *inst, const aviary_value *in, aviary_value *out) 
         (s = aviary_tensor_alloc(&out[1].tensor, AVIARY_F32, 2, es)) ||
         (s = aviary_tensor_alloc(&out[2].tensor, AVIARY_F32, 2, ws)))
         goto done;
-    const int64_t frames = aviary_audio_rwkv_input_frames(p->input);
-    const int mels = aviary_audio_rwkv_input_mels(p->input);
-    spec = malloc((size_t)frames * (size_t)mels * sizeof(float));
-    if (!spec) {
-        s = aviary_error(AVIARY_NOMEM, "out of memory");
-        goto done;
-    }
-    for (int64_t k = 0; k < count; k++) {
-        int64_t start = aviary_window_start(n, W, hop, k), len = n < W ? n : W;
-        float *logits = (float *)out[0].tensor.data + k * I->n_classes;
-        float *emb = (float *)out[1].tensor.data + k * I->n_embd;
-        float *win = (float *)out[2].tensor.data + 2 * k;
-        win[0] = (float)(start / rate);
-        win[1] = (float)((start + len) / rate);
-        aviary_audio_rwkv_outputs o = {NULL, NULL, emb, logits, NULL};
-        if ((s = aviary_audio_rwkv_input_spectrogram(p->input, wave + start, len, spec)) ||
-            (s = aviary_audio_rwkv_forward(p->model, spec, frames, mels, &o)))
-            goto done;
-    }
+    s = aviary_audio_rwkv_run_windows(p->model, p->input, wave, n, hop, out[0].tensor.data, out[1].tensor.data,
+                                      out[2].tensor.data);
 done:
     free(wave);
-    free(spec);
     return s;
 }
 

@@ -76,6 +76,17 @@ AVIARY_API aviary_status aviary_audio_rwkv_input_resample(const aviary_audio_rwk
 AVIARY_API aviary_status aviary_audio_rwkv_input_spectrogram(aviary_audio_rwkv_input *in, const float *x, int64_t n,
                                                              float *spec);
 
+/* Run model `m` on a whole waveform x[0..n) at the model rate, cut into
+ * windows of window() samples starting `hop` samples apart (the layout of
+ * aviary_window_count / aviary_window_start in aviary_tagging.h: one window
+ * for n <= window, else full windows and a last one ending at n). For each
+ * window k, fills (NULL to skip) logits[k][n_classes], pooled[k][n_embd] and
+ * span[k] = {start, end} in seconds. The caller sizes the arrays with
+ * aviary_window_count(n, window(), hop). */
+AVIARY_API aviary_status aviary_audio_rwkv_run_windows(const aviary_audio_rwkv *m, aviary_audio_rwkv_input *in,
+                                                       const float *x, int64_t n, int64_t hop, float *logits,
+                                                       float *pooled, float *span);
+
 #ifdef __cplusplus
 }
 #endif
