@@ -51,3 +51,9 @@ aviary_cli_error_test(audio_tag_wrong_variant "options.variant is 2024 but the c
 # the plugins on a clip longer than the window: two windows, per-window probabilities and tags
 aviary_cli_test(audio_run_windows run ${_tag2024} --in audio=audio/tone_12s.wav
                 PASS_REGEX "head.window_probs: f32 \\[2, 527\\].*window 2\\.50-12\\.50 s:")
+# the plugins run by hand: waveform build against the fixture, file build bit-identical, head
+add_executable(test_audio_plugins test_audio_plugins.c)
+target_link_libraries(test_audio_plugins PRIVATE aviary m)
+add_dependencies(test_audio_plugins audio_rwkv audio_rwkv_wave audio_tagging)
+add_test(NAME test_audio_plugins COMMAND test_audio_plugins WORKING_DIRECTORY ${CMAKE_CURRENT_SOURCE_DIR})
+set_tests_properties(test_audio_plugins PROPERTIES ENVIRONMENT "${AVIARY_TEST_ENV}" LABELS "unit;audio;plugins")

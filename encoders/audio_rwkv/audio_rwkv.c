@@ -1,7 +1,12 @@
-/* audio_rwkv.c - AudioRWKV encoder plugin.
+/* audio_rwkv.c - AudioRWKV encoder plugins.
  *
+ * Built twice (CMakeLists.txt): as "audio_rwkv" with
  * Input  "audio" (PATH, modality audio): any file libsndfile reads, any rate
- *        and channel count.
+ *        and channel count;
+ * and, with AUDIO_RWKV_WAVEFORM defined, as "audio_rwkv_wave" with
+ * Input  "waveform" (TENSOR [channels, samples], any real dtype, planar, in
+ *        [-1, 1]) at the rate given by option "sample_rate", for stages that
+ *        produce samples rather than files. Both then do the same:
  * Output "logits"     [windows, classes]: the model's head output per window.
  * Output "embeddings" [windows, dim]: the pooled encoder output per window
  *        (2024: mean of LayerNorm(tokens); 2025: LayerNorm(mean(tokens))).
@@ -26,6 +31,7 @@ typedef struct audio_rwkv {
     aviary_audio_rwkv_input *input;
     double overlap;
     int64_t max_windows;
+    int sample_rate;      /* audio_rwkv_wave: rate of the input tensor */
 } audio_rwkv;
 
 static const aviary_option_spec options[] = {
@@ -33,10 +39,18 @@ static const aviary_option_spec options[] = {
     {"precision", AVIARY_OPT_STRING, "auto", "matmul weights: auto (as stored), f32, bf16 or int8"},
     {"overlap", AVIARY_OPT_FLOAT, "0.5", "clips longer than the model window: fraction by which windows overlap, 0 to 0.9"},
     {"max_windows", AVIARY_OPT_INT, "360", "refuse clips needing more windows than this (bounds time and memory)"},
+#ifdef AUDIO_RWKV_WAVEFORM
+    {"sample_rate", AVIARY_OPT_INT, NULL, "sample rate of the input waveform, Hz"},
+#endif
 };
 
 static const aviary_port_spec inputs[] = {
+#ifdef AUDIO_RWKV_WAVEFORM
+    {"waveform", AVIARY_PORT_TENSOR, AVIARY_MODALITY_AUDIO, AVIARY_DTYPE_ANY, "[channels, samples]",
+     "samples in [-1, 1], one row per channel, at options.sample_rate"},
+#else
     {"audio", AVIARY_PORT_PATH, AVIARY_MODALITY_AUDIO, AVIARY_F32, NULL, "audio file (WAV, FLAC, Ogg, Opus, MP3, ...)"},
+#endif
 };
 
 static const aviary_port_spec outputs[] = {
@@ -71,10 +85,18 @@ static aviary_status create(const aviary_plugin_create_args *a, void **instance)
         return aviary_error(AVIARY_CONFIG, "options.overlap: expected a number from 0 to 0.9, got %g", overlap);
     int64_t maxw = aviary_option_find(a, "max_windows")->i;
     if (maxw < 1) return aviary_error(AVIARY_CONFIG, "options.max_windows: expected a positive integer");
+    int rate = 0;
+#ifdef AUDIO_RWKV_WAVEFORM
+    int64_t r = aviary_option_find(a, "sample_rate")->i;
+    if (r < 1000 || r > 768000)
+        return aviary_error(AVIARY_CONFIG, "options.sample_rate: expected 1000 to 768000 Hz, got %lld", (long long)r);
+    rate = (int)r;
+#endif
     audio_rwkv *p = calloc(1, sizeof *p);
     if (!p) return aviary_error(AVIARY_NOMEM, "out of memory");
     p->overlap = overlap;
     p->max_windows = maxw;
+    p->sample_rate = rate;
     aviary_status s = aviary_audio_rwkv_load_weights(a->weights, 0, wt, &p->model);
     if (s) {
         destroy(p);
@@ -97,14 +119,28 @@ static aviary_status create(const aviary_plugin_create_args *a, void **instance)
 static aviary_status run(void *inst, const aviary_value *in, aviary_value *out) {
     audio_rwkv *p = inst;
     const aviary_audio_rwkv_info *I = aviary_audio_rwkv_get_info(p->model);
+    float *wave = NULL;
+    int64_t n = 0;
+#ifdef AUDIO_RWKV_WAVEFORM
+    const char *path = "waveform";
+    const aviary_tensor *t = &in[0].tensor;
+    aviary_audio a = {NULL, t->shape[1], (int)t->shape[0], p->sample_rate};
+    if (t->shape[0] < 1 || t->shape[0] > 1024 || t->shape[1] < 1)
+        return aviary_error(AVIARY_SHAPE, "waveform: %lld channels x %lld samples", (long long)t->shape[0],
+                            (long long)t->shape[1]);
+    if (!(a.samples = malloc((size_t)aviary_tensor_numel(t) * sizeof(float))))
+        return aviary_error(AVIARY_NOMEM, "out of memory");
+    aviary_status s = aviary_tensor_to_f32(t, a.samples);
+    if (!s) s = aviary_audio_rwkv_input_waveform(p->input, &a, path, &wave, &n);
+    free(a.samples);
+#else
     const char *path = in[0].text;
     aviary_audio a;
     aviary_status s = aviary_audio_read(path, &a);
     if (s) return s;
-    float *wave = NULL;
-    int64_t n = 0;
     s = aviary_audio_rwkv_input_waveform(p->input, &a, path, &wave, &n);
     aviary_audio_free(&a);
+#endif
     if (s) return s;
     const int64_t W = aviary_audio_rwkv_input_window(p->input), hop = aviary_window_hop(W, p->overlap);
     const int64_t count = aviary_window_count(n, W, hop);
@@ -128,10 +164,15 @@ done:
 
 static const aviary_plugin_descriptor desc = {
     AVIARY_PLUGIN_DESCRIPTOR_HEADER,
+#ifdef AUDIO_RWKV_WAVEFORM
+    .name = "audio_rwkv_wave",
+    .description = "AudioRWKV (2024 VRWKV6 / 2025 A-RWKV): waveform tensor -> spectrogram -> bidirectional RWKV -> logits per window",
+#else
     .name = "audio_rwkv",
+    .description = "AudioRWKV (2024 VRWKV6 / 2025 A-RWKV): audio file -> spectrogram -> bidirectional RWKV -> logits per window",
+#endif
     .kind = AVIARY_PLUGIN_ENCODER,
     .version = "1.0.0",
-    .description = "AudioRWKV (2024 VRWKV6 / 2025 A-RWKV): audio file -> spectrogram -> bidirectional RWKV -> logits per window",
     .n_options = sizeof options / sizeof options[0],
     .options = options,
     .n_inputs = 1,
