@@ -104,9 +104,10 @@ static aviary_status create(const aviary_plugin_create_args *a, void **instance)
     }
     const aviary_audio_rwkv_info *I = aviary_audio_rwkv_get_info(p->model);
     if (want >= 0 && (int)I->variant != want) {
-        destroy(p);
+        const char *is = I->variant == AVIARY_AUDIO_RWKV_2024 ? "AudioRWKV-2024" : "A-RWKV-2025";
+        destroy(p); /* I is freed with the model */
         return aviary_error(AVIARY_CONFIG, "%s: options.variant is %s but the checkpoint is an %s model", a->weights_path,
-                            var, I->variant == AVIARY_AUDIO_RWKV_2024 ? "AudioRWKV-2024" : "A-RWKV-2025");
+                            var, is);
     }
     if ((s = aviary_audio_rwkv_input_create(I, NULL, &p->input))) {
         destroy(p);
