@@ -57,3 +57,9 @@ target_link_libraries(test_audio_plugins PRIVATE aviary m)
 add_dependencies(test_audio_plugins audio_rwkv audio_rwkv_wave audio_tagging)
 add_test(NAME test_audio_plugins COMMAND test_audio_plugins WORKING_DIRECTORY ${CMAKE_CURRENT_SOURCE_DIR})
 set_tests_properties(test_audio_plugins PROPERTIES ENVIRONMENT "${AVIARY_TEST_ENV}" LABELS "unit;audio;plugins")
+# --stream from stdin (raw PCM)
+add_test(NAME audio_tag_stream_stdin
+         COMMAND sh -c "\"$<TARGET_FILE:aviary_cli>\" tag -c ${_tag2024} --stream - --rate 8000 --channels 2 < audio/tone_3s_stereo.s16"
+         WORKING_DIRECTORY ${CMAKE_CURRENT_SOURCE_DIR})
+set_tests_properties(audio_tag_stream_stdin PROPERTIES ENVIRONMENT "${AVIARY_TEST_ENV}" LABELS "cli"
+                     PASS_REGULAR_EXPRESSION "window 0  0\\.00-3\\.00 s: .*-: 3\\.00 s, 1 window, max over windows")
