@@ -66,7 +66,7 @@ typedef struct tag_pipe {
 typedef struct tagger {
     aviary_audio_rwkv *model;
     aviary_audio_rwkv_input *input;
-    aviary_labels *labels;   /* or NULL */
+    aviary_label_list *labels;   /* or NULL */
     const aviary_audio_rwkv_info *info;
     float *spec, *logits, *probs, *agg;
     size_t *idx;
@@ -197,7 +197,7 @@ out:
 static void tagger_free(tagger *t) {
     aviary_audio_rwkv_free(t->model);
     aviary_audio_rwkv_input_free(t->input);
-    aviary_labels_free(t->labels);
+    aviary_label_list_free(t->labels);
     free(t->spec);
     free(t->logits);
     free(t->probs);
@@ -219,9 +219,9 @@ static int tagger_init(tagger *t, const tag_pipe *tp, size_t top_k) {
                         t->info->variant == AVIARY_AUDIO_RWKV_2024 ? "AudioRWKV-2024" : "A-RWKV-2025");
     if ((s = aviary_audio_rwkv_input_create(t->info, NULL, &t->input))) return cli_fail_status(s);
     if (tp->labels[0]) {
-        if ((s = aviary_labels_read(tp->labels, &t->labels))) return cli_fail_status(s);
-        if (aviary_labels_count(t->labels) != (size_t)t->info->n_classes)
-            return cli_fail("%s: %zu labels, the model has %d classes", tp->labels, aviary_labels_count(t->labels),
+        if ((s = aviary_label_list_read(tp->labels, &t->labels))) return cli_fail_status(s);
+        if (aviary_label_list_count(t->labels) != (size_t)t->info->n_classes)
+            return cli_fail("%s: %zu labels, the model has %d classes", tp->labels, aviary_label_list_count(t->labels),
                             t->info->n_classes);
     }
     const size_t K = (size_t)t->info->n_classes;
@@ -247,7 +247,7 @@ static aviary_status tag_window(tagger *t, const float *x, int64_t n) {
 }
 
 static const char *label_of(const tagger *t, size_t i, char *buf, size_t n) {
-    if (t->labels) return aviary_labels_name(t->labels, i);
+    if (t->labels) return aviary_label_list_name(t->labels, i);
     snprintf(buf, n, "class %zu", i);
     return buf;
 }
@@ -265,15 +265,15 @@ static void json_str(const char *s) {
 /* The top-k of p as a JSON array. */
 static void json_top(const tagger *t, const float *p) {
     char nb[32];
-    size_t k = aviary_top_k(p, (size_t)t->info->n_classes, t->top_k, t->idx);
+    size_t k = aviary_scores_top_k(p, (size_t)t->info->n_classes, t->top_k, t->idx);
     putchar('[');
     for (size_t i = 0; i < k; i++) {
         size_t c = t->idx[i];
         printf("%s{\"index\": %zu, \"label\": ", i ? ", " : "", c);
         json_str(label_of(t, c, nb, sizeof nb));
-        if (t->labels && aviary_labels_id(t->labels, c)[0]) {
+        if (t->labels && aviary_label_list_id(t->labels, c)[0]) {
             printf(", \"mid\": ");
-            json_str(aviary_labels_id(t->labels, c));
+            json_str(aviary_label_list_id(t->labels, c));
         }
         printf(", \"prob\": %.6f}", (double)p[c]);
     }
@@ -282,13 +282,13 @@ static void json_top(const tagger *t, const float *p) {
 
 static void text_top(const tagger *t, const float *p) {
     char nb[32];
-    size_t k = aviary_top_k(p, (size_t)t->info->n_classes, t->top_k, t->idx);
+    size_t k = aviary_scores_top_k(p, (size_t)t->info->n_classes, t->top_k, t->idx);
     for (size_t i = 0; i < k; i++) printf("  %.4f  %s\n", (double)p[t->idx[i]], label_of(t, t->idx[i], nb, sizeof nb));
 }
 
 static void text_window_line(const tagger *t, int64_t k, double t0, double t1, const float *p) {
     char nb[32];
-    size_t n = aviary_top_k(p, (size_t)t->info->n_classes, t->top_k < 3 ? t->top_k : 3, t->idx);
+    size_t n = aviary_scores_top_k(p, (size_t)t->info->n_classes, t->top_k < 3 ? t->top_k : 3, t->idx);
     printf("  window %lld  %.2f-%.2f s:", (long long)k, t0, t1);
     for (size_t i = 0; i < n; i++)
         printf("%s %s %.3f", i ? "," : "", label_of(t, t->idx[i], nb, sizeof nb), (double)p[t->idx[i]]);

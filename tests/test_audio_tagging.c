@@ -80,34 +80,34 @@ static const char *write_tmp(const char *text) {
 }
 
 static void labels(void) {
-    aviary_labels *l = NULL;
-    CHECK(!aviary_labels_read("fixtures/audioset-labels/class_labels_indices.csv", &l), "%s", aviary_errmsg());
-    CHECK(aviary_labels_count(l) == 527, "527 AudioSet labels");
-    CHECK(!strcmp(aviary_labels_name(l, 1), "Male speech, man speaking"), "quoted name with comma: %s",
-          aviary_labels_name(l, 1));
-    CHECK(!strcmp(aviary_labels_id(l, 0), "/m/09x0r") && !strcmp(aviary_labels_name(l, 0), "Speech"), "row 0");
-    CHECK(!strcmp(aviary_labels_name(l, 526), "Field recording"), "last row: %s", aviary_labels_name(l, 526));
-    aviary_labels_free(l);
+    aviary_label_list *l = NULL;
+    CHECK(!aviary_label_list_read("fixtures/audioset-labels/class_labels_indices.csv", &l), "%s", aviary_errmsg());
+    CHECK(aviary_label_list_count(l) == 527, "527 AudioSet labels");
+    CHECK(!strcmp(aviary_label_list_name(l, 1), "Male speech, man speaking"), "quoted name with comma: %s",
+          aviary_label_list_name(l, 1));
+    CHECK(!strcmp(aviary_label_list_id(l, 0), "/m/09x0r") && !strcmp(aviary_label_list_name(l, 0), "Speech"), "row 0");
+    CHECK(!strcmp(aviary_label_list_name(l, 526), "Field recording"), "last row: %s", aviary_label_list_name(l, 526));
+    aviary_label_list_free(l);
     const char *p = write_tmp("cat\r\ndog\n\"quoted\"\n");
-    CHECK(!aviary_labels_read(p, &l) && aviary_labels_count(l) == 3 && !strcmp(aviary_labels_name(l, 1), "dog") &&
-              !strcmp(aviary_labels_name(l, 2), "\"quoted\""), "plain list");
-    aviary_labels_free(l);
+    CHECK(!aviary_label_list_read(p, &l) && aviary_label_list_count(l) == 3 && !strcmp(aviary_label_list_name(l, 1), "dog") &&
+              !strcmp(aviary_label_list_name(l, 2), "\"quoted\""), "plain list");
+    aviary_label_list_free(l);
     l = NULL;
     p = write_tmp("index,mid,display_name\n0,/m/a,\"A, \"\"x\"\"\"\n2,/m/b,B\n");
-    CHECK(aviary_labels_read(p, &l) == AVIARY_FORMAT && !l && strstr(aviary_errmsg(), ":3: index '2', expected 1"),
+    CHECK(aviary_label_list_read(p, &l) == AVIARY_FORMAT && !l && strstr(aviary_errmsg(), ":3: index '2', expected 1"),
           "index gap: %s", aviary_errmsg());
     p = write_tmp("index,mid,display_name\n0,/m/a,\"A, \"\"x\"\"\"\n1,/m/b,\"unterminated\n");
-    CHECK(aviary_labels_read(p, &l) == AVIARY_FORMAT && strstr(aviary_errmsg(), ":3: malformed"), "bad quote: %s",
+    CHECK(aviary_label_list_read(p, &l) == AVIARY_FORMAT && strstr(aviary_errmsg(), ":3: malformed"), "bad quote: %s",
           aviary_errmsg());
     p = write_tmp("index,mid,display_name\n0,/m/a,\"A, \"\"x\"\"\"\n");
-    CHECK(!aviary_labels_read(p, &l) && !strcmp(aviary_labels_name(l, 0), "A, \"x\""), "escaped quotes: %s",
-          l ? aviary_labels_name(l, 0) : "-");
-    aviary_labels_free(l);
+    CHECK(!aviary_label_list_read(p, &l) && !strcmp(aviary_label_list_name(l, 0), "A, \"x\""), "escaped quotes: %s",
+          l ? aviary_label_list_name(l, 0) : "-");
+    aviary_label_list_free(l);
     p = write_tmp("");
-    CHECK(aviary_labels_read(p, &l) == AVIARY_FORMAT && strstr(aviary_errmsg(), "no class labels"), "empty");
+    CHECK(aviary_label_list_read(p, &l) == AVIARY_FORMAT && strstr(aviary_errmsg(), "no class labels"), "empty");
     p = write_tmp("a\n\nb\n");
-    CHECK(aviary_labels_read(p, &l) == AVIARY_FORMAT && strstr(aviary_errmsg(), ":2: empty line"), "blank line");
-    CHECK(aviary_labels_read("/nonexistent/labels.csv", &l) == AVIARY_IO && strstr(aviary_errmsg(), "/nonexistent/labels.csv"),
+    CHECK(aviary_label_list_read(p, &l) == AVIARY_FORMAT && strstr(aviary_errmsg(), ":2: empty line"), "blank line");
+    CHECK(aviary_label_list_read("/nonexistent/labels.csv", &l) == AVIARY_IO && strstr(aviary_errmsg(), "/nonexistent/labels.csv"),
           "missing file");
     unlink(p);
 }
@@ -132,8 +132,8 @@ static void windows(void) {
     CHECK(aviary_aggregate_parse("median", &ag) == AVIARY_INVALID_ARG, "parse bad");
     float y[6] = {0.5f, NAN, 0.9f, 0.5f, 0.1f, 0.9f};
     size_t idx[6];
-    CHECK(aviary_top_k(y, 6, 4, idx) == 4 && idx[0] == 2 && idx[1] == 5 && idx[2] == 0 && idx[3] == 3, "top-k ties");
-    CHECK(aviary_top_k(y, 6, 9, idx) == 6 && idx[4] == 4 && idx[5] == 1, "top-k all, NaN last");
+    CHECK(aviary_scores_top_k(y, 6, 4, idx) == 4 && idx[0] == 2 && idx[1] == 5 && idx[2] == 0 && idx[3] == 3, "top-k ties");
+    CHECK(aviary_scores_top_k(y, 6, 9, idx) == 6 && idx[4] == 4 && idx[5] == 1, "top-k all, NaN last");
 }
 
 int main(void) {

@@ -6,12 +6,12 @@
 #include "aviary/aviary_tagging.h"
 #include "internal.h"
 
-struct aviary_labels {
+struct aviary_label_list {
     size_t n;
     char **names, **ids;
 };
 
-void aviary_labels_free(aviary_labels *l) {
+void aviary_label_list_free(aviary_label_list *l) {
     if (!l) return;
     for (size_t i = 0; i < l->n; i++) {
         free(l->names[i]);
@@ -22,9 +22,9 @@ void aviary_labels_free(aviary_labels *l) {
     free(l);
 }
 
-size_t aviary_labels_count(const aviary_labels *l) { return l ? l->n : 0; }
-const char *aviary_labels_name(const aviary_labels *l, size_t i) { return l && i < l->n ? l->names[i] : ""; }
-const char *aviary_labels_id(const aviary_labels *l, size_t i) { return l && i < l->n ? l->ids[i] : ""; }
+size_t aviary_label_list_count(const aviary_label_list *l) { return l ? l->n : 0; }
+const char *aviary_label_list_name(const aviary_label_list *l, size_t i) { return l && i < l->n ? l->names[i] : ""; }
+const char *aviary_label_list_id(const aviary_label_list *l, size_t i) { return l && i < l->n ? l->ids[i] : ""; }
 
 /* Split one CSV line (NUL-terminated, no line end) into at most max fields,
  * unquoting in place. Returns the field count, -1 on a bad quote. */
@@ -64,7 +64,7 @@ static int csv_fields(char *s, char **f, int max) {
     }
 }
 
-static bool push(aviary_labels *l, size_t *cap, const char *name, const char *id) {
+static bool push(aviary_label_list *l, size_t *cap, const char *name, const char *id) {
     if (l->n == *cap) {
         size_t nc = *cap ? *cap * 2 : 256;
         char **a = realloc(l->names, nc * sizeof *a);
@@ -87,12 +87,12 @@ static bool push(aviary_labels *l, size_t *cap, const char *name, const char *id
     return true;
 }
 
-aviary_status aviary_labels_parse(const char *data, size_t size, const char *name, aviary_labels **out) {
-    if (!out) return aviary_error(AVIARY_INVALID_ARG, "aviary_labels_parse: out is NULL");
+aviary_status aviary_label_list_parse(const char *data, size_t size, const char *name, aviary_label_list **out) {
+    if (!out) return aviary_error(AVIARY_INVALID_ARG, "aviary_label_list_parse: out is NULL");
     *out = NULL;
-    if (!data && size) return aviary_error(AVIARY_INVALID_ARG, "aviary_labels_parse: data is NULL");
+    if (!data && size) return aviary_error(AVIARY_INVALID_ARG, "aviary_label_list_parse: data is NULL");
     if (!name) name = "labels";
-    aviary_labels *l = calloc(1, sizeof *l);
+    aviary_label_list *l = calloc(1, sizeof *l);
     char *buf = malloc(size + 1);
     if (!l || !buf) {
         free(l);
@@ -159,17 +159,17 @@ aviary_status aviary_labels_parse(const char *data, size_t size, const char *nam
     free(buf);
     if (!st && l->n == 0) st = aviary_error(AVIARY_FORMAT, "%s: no class labels in the file", name);
     if (st) {
-        aviary_labels_free(l);
+        aviary_label_list_free(l);
         return st;
     }
     *out = l;
     return AVIARY_OK;
 }
 
-aviary_status aviary_labels_read(const char *path, aviary_labels **out) {
-    if (!out) return aviary_error(AVIARY_INVALID_ARG, "aviary_labels_read: out is NULL");
+aviary_status aviary_label_list_read(const char *path, aviary_label_list **out) {
+    if (!out) return aviary_error(AVIARY_INVALID_ARG, "aviary_label_list_read: out is NULL");
     *out = NULL;
-    if (!path) return aviary_error(AVIARY_INVALID_ARG, "aviary_labels_read: path is NULL");
+    if (!path) return aviary_error(AVIARY_INVALID_ARG, "aviary_label_list_read: path is NULL");
     FILE *f = fopen(path, "rb");
     if (!f) return aviary_error(AVIARY_IO, "%s: cannot open label file: %s", path, strerror(errno));
     char *data = NULL;
@@ -196,7 +196,7 @@ aviary_status aviary_labels_read(const char *path, aviary_labels **out) {
     }
     bool bad = ferror(f);
     fclose(f);
-    aviary_status s = bad ? aviary_error(AVIARY_IO, "%s: read error", path) : aviary_labels_parse(data, n, path, out);
+    aviary_status s = bad ? aviary_error(AVIARY_IO, "%s: read error", path) : aviary_label_list_parse(data, n, path, out);
     free(data);
     return s;
 }
@@ -256,7 +256,7 @@ static bool before(const float *x, size_t a, size_t b) {
     return xa > xb || (xa == xb && a < b);
 }
 
-size_t aviary_top_k(const float *x, size_t n, size_t k, size_t *idx) {
+size_t aviary_scores_top_k(const float *x, size_t n, size_t k, size_t *idx) {
     if (k > n) k = n;
     size_t used = 0;
     /* insertion into a sorted prefix: k is small (tens) */

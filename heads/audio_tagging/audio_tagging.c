@@ -22,7 +22,7 @@
 #include <aviary/aviary_tagging.h>
 
 typedef struct tagging {
-    aviary_labels *labels;  /* or NULL */
+    aviary_label_list *labels;  /* or NULL */
     size_t top_k;
     aviary_aggregate agg;
 } tagging;
@@ -48,7 +48,7 @@ static const aviary_port_spec outputs[] = {
 static void destroy(void *inst) {
     tagging *t = inst;
     if (!t) return;
-    aviary_labels_free(t->labels);
+    aviary_label_list_free(t->labels);
     free(t);
 }
 
@@ -65,7 +65,7 @@ static aviary_status create(const aviary_plugin_create_args *a, void **instance)
         destroy(t);
         return aviary_error(AVIARY_CONFIG, "options.aggregate: expected max or mean, got '%s'", ag->s);
     }
-    if (lab->has_value && lab->s[0] && (s = aviary_labels_read(lab->s, &t->labels))) {
+    if (lab->has_value && lab->s[0] && (s = aviary_label_list_read(lab->s, &t->labels))) {
         destroy(t);
         return s;
     }
@@ -99,7 +99,7 @@ static void put(sbuf *b, const char *fmt, ...) {
 }
 
 static const char *name_of(const tagging *t, size_t i, char *buf, size_t n) {
-    if (t->labels) return aviary_labels_name(t->labels, i);
+    if (t->labels) return aviary_label_list_name(t->labels, i);
     snprintf(buf, n, "class %zu", i);
     return buf;
 }
@@ -109,9 +109,9 @@ static aviary_status run(void *inst, const aviary_value *in, aviary_value *out) 
     const aviary_tensor *lg = &in[0].tensor, *wn = &in[1].tensor;
     const size_t W = (size_t)lg->shape[0], K = (size_t)lg->shape[1];
     if (W < 1 || K < 1) return aviary_error(AVIARY_SHAPE, "audio_tagging: no windows or no classes");
-    if (t->labels && aviary_labels_count(t->labels) != K)
+    if (t->labels && aviary_label_list_count(t->labels) != K)
         return aviary_error(AVIARY_SHAPE, "audio_tagging: the labels file has %zu names, the model has %zu classes",
-                            aviary_labels_count(t->labels), K);
+                            aviary_label_list_count(t->labels), K);
     aviary_status s;
     int64_t ps[1] = {(int64_t)K}, wps[2] = {(int64_t)W, (int64_t)K};
     if ((s = aviary_tensor_alloc(&out[0].tensor, AVIARY_F32, 1, ps)) ||
@@ -130,13 +130,13 @@ static aviary_status run(void *inst, const aviary_value *in, aviary_value *out) 
     }
     sbuf b = {0};
     char nb[32];
-    size_t k = aviary_top_k(probs, K, t->top_k, idx);
+    size_t k = aviary_scores_top_k(probs, K, t->top_k, idx);
     for (size_t i = 0; i < k; i++) put(&b, "%.4f\t%s\n", (double)probs[idx[i]], name_of(t, idx[i], nb, sizeof nb));
     if (W > 1) {
         size_t kw = k < 3 ? k : 3;
         for (size_t w = 0; w < W; w++) {
             put(&b, "window %.2f-%.2f s:", (double)times[2 * w], (double)times[2 * w + 1]);
-            aviary_top_k(wp + w * K, K, kw, idx);
+            aviary_scores_top_k(wp + w * K, K, kw, idx);
             for (size_t i = 0; i < kw; i++)
                 put(&b, "%s %s %.3f", i ? "," : "", name_of(t, idx[i], nb, sizeof nb), (double)wp[w * K + idx[i]]);
             put(&b, "\n");

@@ -14,7 +14,7 @@ extern "C" {
 
 /* ------------------------------------------------------------- labels -- */
 
-typedef struct aviary_labels aviary_labels;
+typedef struct aviary_label_list aviary_label_list;
 
 /* Read class names. Two layouts:
  *  - CSV with a header naming a "display_name" column (and optionally
@@ -24,15 +24,15 @@ typedef struct aviary_labels aviary_labels;
  *  - anything else: one name per line (blank lines are errors).
  * A trailing newline and CRLF line ends are accepted. Errors (AVIARY_IO,
  * AVIARY_FORMAT) name the file and line. */
-AVIARY_API aviary_status aviary_labels_read(const char *path, aviary_labels **out);
+AVIARY_API aviary_status aviary_label_list_read(const char *path, aviary_label_list **out);
 /* Same, from memory: `name` stands for the file in messages. */
-AVIARY_API aviary_status aviary_labels_parse(const char *data, size_t size, const char *name, aviary_labels **out);
-AVIARY_API void aviary_labels_free(aviary_labels *l);
-AVIARY_API size_t aviary_labels_count(const aviary_labels *l);
+AVIARY_API aviary_status aviary_label_list_parse(const char *data, size_t size, const char *name, aviary_label_list **out);
+AVIARY_API void aviary_label_list_free(aviary_label_list *l);
+AVIARY_API size_t aviary_label_list_count(const aviary_label_list *l);
 /* Name of class i (borrowed; "" if i is out of range). */
-AVIARY_API const char *aviary_labels_name(const aviary_labels *l, size_t i);
+AVIARY_API const char *aviary_label_list_name(const aviary_label_list *l, size_t i);
 /* Machine id of class i (the CSV "mid" column, e.g. "/m/09x0r"), or "" . */
-AVIARY_API const char *aviary_labels_id(const aviary_labels *l, size_t i);
+AVIARY_API const char *aviary_label_list_id(const aviary_label_list *l, size_t i);
 
 /* ----------------------------------------------------- sliding windows -- */
 
@@ -68,7 +68,7 @@ AVIARY_API void aviary_scores_aggregate(const float *x, size_t n_windows, size_t
 
 /* Indices of the k largest x[i] (k clamped to n), largest first; ties go
  * to the lower index; NaN ranks last. idx holds k entries. Returns k used. */
-AVIARY_API size_t aviary_top_k(const float *x, size_t n, size_t k, size_t *idx);
+AVIARY_API size_t aviary_scores_top_k(const float *x, size_t n, size_t k, size_t *idx);
 
 #ifdef __cplusplus
 }
