@@ -523,6 +523,7 @@ static aviary_status forward_2024(const aviary_audio_rwkv *m, float *x, float **
             for (int c = 0; c < C; c++) tmp[t * C + c] = ln[t * C + c] + xx[t * C + c] * L->maa_x[c];
         const int D = L->d_mix;
         LIN(L->maa1, tmp, T, mix); /* [T][5*D] */
+#pragma omp parallel for schedule(static)
         for (int64_t i = 0; i < T * 5 * D; i++) mix[i] = tanhf(mix[i]);
         float *dst[5] = {w, k, v, r, g}; /* mixed inputs xw, xk, xv, xr, xg */
         for (int s = 0; s < 5; s++) {
@@ -538,10 +539,13 @@ static aviary_status forward_2024(const aviary_audio_rwkv *m, float *x, float **
         LIN(L->Wv, v, T, y);
         memcpy(v, y, (size_t)(T * C) * sizeof(float));
         LIN(L->Wg, g, T, y);
+#pragma omp parallel for schedule(static)
         for (int64_t i = 0; i < T * C; i++) g[i] = y[i] * sigmoidf(y[i]);
         LIN(L->decay1, w, T, big);
+#pragma omp parallel for schedule(static)
         for (int64_t i = 0; i < T * L->d_decay; i++) big[i] = tanhf(big[i]);
         LIN(L->decay2, big, T, w);
+#pragma omp parallel for schedule(static)
         for (int64_t i = 0; i < T * C; i++) w[i] = expf(-expf(w[i]));
         aviary_bi_wkv6((size_t)T, (size_t)H, HS, r, k, v, w, L->faaaa, S, scratch, y);
         groupnorm_heads(y, T, H, L->lnx_w, L->lnx_b, 1e-5);
@@ -564,6 +568,7 @@ static aviary_status forward_2024(const aviary_audio_rwkv *m, float *x, float **
         }
         LIN(L->Fv, big, T, y);
         LIN(L->Fr, r, T, tmp);
+#pragma omp parallel for schedule(static)
         for (int64_t i = 0; i < T * C; i++) x[i] += sigmoidf(tmp[i]) * y[i];
     }
     if (out->features) memcpy(out->features, x, (size_t)(T * C) * sizeof(float));
@@ -596,13 +601,16 @@ static aviary_status forward_2025(const aviary_audio_rwkv *m, float *x, float **
         LIN(L->Wr, xi, T, r);
         MIXIN(xi, L->x_w)
         LIN(L->w1, xi, T, lo);
+#pragma omp parallel for schedule(static)
         for (int64_t i = 0; i < T * L->dw; i++) lo[i] = tanhf(lo[i]);
         LIN(L->w2, lo, T, w);
+#pragma omp parallel for schedule(static)
         for (int64_t i = 0; i < T * C; i++) {
-            /* w = -softplus(-(w0 + ...)) - 0.5; decay = exp(-exp(w)) */
-            double z = -(double)w[i];
-            double sp = z > 20 ? z : log1p(exp(z));
-            w[i] = (float)exp(-exp(-sp - 0.5));
+            /* w = -softplus(-(w0 + ...)) - 0.5 (torch softplus: linear above 20);
+             * decay = exp(-exp(w)); float32 like the reference */
+            float z = -w[i];
+            float sp = z > 20.0f ? z : log1pf(expf(z));
+            w[i] = expf(-expf(-sp - 0.5f));
         }
         MIXIN(xi, L->x_k)
         LIN(L->Wk, xi, T, k);
@@ -613,18 +621,22 @@ static aviary_status forward_2025(const aviary_audio_rwkv *m, float *x, float **
         } else {
             LIN(L->v1, xi, T, lo);
             LIN(L->v2, lo, T, tmp);
+#pragma omp parallel for schedule(static)
             for (int64_t i = 0; i < T * C; i++) v[i] += (vfirst[i] - v[i]) * sigmoidf(tmp[i]);
         }
         MIXIN(xi, L->x_a)
         LIN(L->a1, xi, T, lo);
         LIN(L->a2, lo, T, a);
+#pragma omp parallel for schedule(static)
         for (int64_t i = 0; i < T * C; i++) a[i] = sigmoidf(a[i]);
         MIXIN(xi, L->x_g)
         LIN(L->g1, xi, T, lo);
+#pragma omp parallel for schedule(static)
         for (int64_t i = 0; i < T * L->dg; i++) lo[i] = sigmoidf(lo[i]);
         LIN(L->g2, lo, T, g);
 #undef MIXIN
         /* kk = normalize(k * k_k) per head; k = k * (1 + (a-1) k_a) */
+#pragma omp parallel for schedule(static)
         for (int64_t t = 0; t < T; t++)
             for (int h = 0; h < H; h++) {
                 const int64_t o = t * C + h * HS;
@@ -643,6 +655,7 @@ static aviary_status forward_2025(const aviary_audio_rwkv *m, float *x, float **
                 k[i] = k[i] * (1 + (a[i] - 1) * L->k_a[c]);
             }
         aviary_bi_wkv7((size_t)T, (size_t)H, HS, r, w, k, v, kk, a, S, scratch, y, yb);
+#pragma omp parallel for schedule(static)
         for (int64_t t = 0; t < T; t++)
             for (int h = 0; h < H; h++) {
                 double s = 0;
@@ -654,6 +667,7 @@ static aviary_status forward_2025(const aviary_audio_rwkv *m, float *x, float **
                 }
             }
         groupnorm_heads(y, T, H, L->lnx_w, L->lnx_b, 6.4e-4);
+#pragma omp parallel for schedule(static)
         for (int64_t t = 0; t < T; t++)
             for (int h = 0; h < H; h++) {
                 const int64_t o = t * C + h * HS;
