@@ -1,6 +1,4 @@
-/* classifier.c - mmcls classification heads, softmax, top-k, label files
- * (aviary_classifier.h). */
-#include <errno.h>
+/* classifier.c - mmcls classification heads and softmax (aviary_classifier.h). */
 #include <math.h>
 #include <stdio.h>
 #include "aviary/aviary_blocks.h"
@@ -112,65 +110,4 @@ void aviary_softmax(const float *x, size_t n, float *y) {
     for (size_t i = 0; i < n; i++) sum += (y[i] = expf(x[i] - mx));
     const float inv = (float)(1.0 / sum);
     for (size_t i = 0; i < n; i++) y[i] *= inv;
-}
-
-size_t aviary_top_k(const float *x, size_t n, size_t k, int *idx) {
-    if (k > n) k = n;
-    size_t m = 0;
-    for (size_t i = 0; i < n; i++) {
-        /* insertion into the sorted prefix idx[0..m) (largest first, stable) */
-        if (m == k && !(x[i] > x[idx[m - 1]])) continue;
-        size_t j = m < k ? m++ : k - 1;
-        while (j > 0 && x[i] > x[idx[j - 1]]) {
-            idx[j] = idx[j - 1];
-            j--;
-        }
-        idx[j] = (int)i;
-    }
-    return m;
-}
-
-void aviary_labels_free(aviary_labels *l) {
-    if (!l) return;
-    for (size_t i = 0; i < l->count; i++) free(l->names[i]);
-    free(l->names);
-    l->names = NULL;
-    l->count = 0;
-}
-
-aviary_status aviary_labels_load(const char *path, size_t expected, aviary_labels *out) {
-    out->count = 0;
-    out->names = NULL;
-    FILE *f = fopen(path, "rb");
-    if (!f) return aviary_error(AVIARY_IO, "%s: cannot open label file: %s", path, strerror(errno));
-    size_t cap = 0;
-    char *line = NULL;
-    size_t lcap = 0;
-    ssize_t len;
-    aviary_status st = AVIARY_OK;
-    while ((len = getline(&line, &lcap, f)) >= 0) {
-        while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r')) line[--len] = '\0';
-        if (out->count == cap) {
-            size_t nc = cap ? cap * 2 : 1024;
-            char **p = realloc(out->names, nc * sizeof *p);
-            if (!p) {
-                st = aviary_error(AVIARY_NOMEM, "%s: out of memory", path);
-                break;
-            }
-            out->names = p;
-            cap = nc;
-        }
-        if (!(out->names[out->count] = strdup(line))) {
-            st = aviary_error(AVIARY_NOMEM, "%s: out of memory", path);
-            break;
-        }
-        out->count++;
-    }
-    if (!st && ferror(f)) st = aviary_error(AVIARY_IO, "%s: read error", path);
-    free(line);
-    fclose(f);
-    if (!st && expected > 0 && out->count != expected)
-        st = aviary_error(AVIARY_FORMAT, "%s: %zu labels, the model has %zu classes", path, out->count, expected);
-    if (st) aviary_labels_free(out);
-    return st;
 }

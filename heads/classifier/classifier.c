@@ -5,7 +5,8 @@
  *         "top" (TEXT): the top_k classes, best first, one per line as
  *         "INDEX<TAB>PROBABILITY<TAB>LABEL" (LABEL = the label file's line,
  *         or "class INDEX" without a label file).
- * The head is LinearClsHead ("head.fc") or VRWKV-L's linear-tanh-linear
+ * Labels and top-k come from aviary_tagging.h (one name per line, or a CSV
+ * with a display_name column). The head is LinearClsHead ("head.fc") or VRWKV-L's linear-tanh-linear
  * ("head.layers.pre_logits", "head.layers.head"), found in the weights.
  */
 #include <stdio.h>
@@ -13,15 +14,16 @@
 #include <string.h>
 #include <aviary/aviary_classifier.h>
 #include <aviary/aviary_plugin.h>
+#include <aviary/aviary_tagging.h>
 
 typedef struct cls_head {
     aviary_classifier *head;
-    aviary_labels labels; /* count 0 = none */
+    aviary_label_list *labels; /* NULL = none */
     int64_t top_k;
 } cls_head;
 
 static const aviary_option_spec options[] = {
-    {"labels", AVIARY_OPT_PATH, "", "label file, one class name per line (e.g. the ImageNet-1k labels)"},
+    {"labels", AVIARY_OPT_PATH, "", "label file: one class name per line, or a CSV with a display_name column"},
     {"top_k", AVIARY_OPT_INT, "5", "classes listed in \"top\""},
     {"prefix", AVIARY_OPT_STRING, "head.", "key prefix of the head in the weights"},
     {"precision", AVIARY_OPT_STRING, "auto", "matmul weights: auto, f32, bf16 or int8"},
@@ -42,7 +44,7 @@ static void destroy(void *inst) {
     cls_head *h = inst;
     if (!h) return;
     aviary_classifier_free(h->head);
-    aviary_labels_free(&h->labels);
+    aviary_label_list_free(h->labels);
     free(h);
 }
 
@@ -64,9 +66,14 @@ static aviary_status create(const aviary_plugin_create_args *a, void **instance)
     }
     if ((s = aviary_classifier_load(a->weights, aviary_option_find(a, "prefix")->s, wt, &h->head))) goto fail;
     const aviary_option_value *lab = aviary_option_find(a, "labels");
-    if (lab->has_value && lab->s[0] &&
-        (s = aviary_labels_load(lab->s, (size_t)aviary_classifier_classes(h->head), &h->labels)))
-        goto fail;
+    if (lab->has_value && lab->s[0]) {
+        if ((s = aviary_label_list_read(lab->s, &h->labels))) goto fail;
+        const size_t n = aviary_label_list_count(h->labels), K = (size_t)aviary_classifier_classes(h->head);
+        if (n != K) {
+            s = aviary_error(AVIARY_FORMAT, "%s: %zu labels, the model has %zu classes", lab->s, n, K);
+            goto fail;
+        }
+    }
     *instance = h;
     return AVIARY_OK;
 fail:
@@ -89,11 +96,11 @@ static aviary_status run(void *inst, const aviary_value *in, aviary_value *out) 
         return s;
     float *p = out[1].tensor.data;
     aviary_softmax(out[0].tensor.data, (size_t)K, p);
-    int *idx = malloc((size_t)h->top_k * sizeof *idx);
+    size_t *idx = malloc((size_t)h->top_k * sizeof *idx);
     if (!idx) return aviary_error(AVIARY_NOMEM, "out of memory");
-    size_t n = aviary_top_k(p, (size_t)K, (size_t)h->top_k, idx);
+    size_t n = aviary_scores_top_k(p, (size_t)K, (size_t)h->top_k, idx);
     size_t cap = 1;
-    for (size_t i = 0; i < n; i++) cap += 64 + (h->labels.count ? strlen(h->labels.names[idx[i]]) : 0);
+    for (size_t i = 0; i < n; i++) cap += 64 + (h->labels ? strlen(aviary_label_list_name(h->labels, idx[i])) : 0);
     char *text = malloc(cap), *w = text;
     if (!text) {
         free(idx);
@@ -101,10 +108,10 @@ static aviary_status run(void *inst, const aviary_value *in, aviary_value *out) 
     }
     *w = '\0';
     for (size_t i = 0; i < n; i++) {
-        if (h->labels.count)
-            w += sprintf(w, "%d\t%.6f\t%s\n", idx[i], (double)p[idx[i]], h->labels.names[idx[i]]);
+        if (h->labels)
+            w += sprintf(w, "%zu\t%.6f\t%s\n", idx[i], (double)p[idx[i]], aviary_label_list_name(h->labels, idx[i]));
         else
-            w += sprintf(w, "%d\t%.6f\tclass %d\n", idx[i], (double)p[idx[i]], idx[i]);
+            w += sprintf(w, "%zu\t%.6f\tclass %zu\n", idx[i], (double)p[idx[i]], idx[i]);
     }
     out[2].text = text;
     free(idx);

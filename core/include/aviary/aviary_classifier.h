@@ -1,6 +1,7 @@
 /*
  * aviary_classifier.h - image-classification heads on pooled features, as
- * mmcls checkpoints store them, plus softmax, top-k and label files:
+ * mmcls checkpoints store them, plus softmax. Label files and top-k are
+ * aviary_tagging.h's (aviary_label_list_read, aviary_scores_top_k).
  *
  *  - LinearClsHead: "<prefix>fc.weight" [K, C] (+ "fc.bias"): logits = W x + b.
  *  - linear-tanh-linear (VRWKV-L): mmcls VisionTransformerClsHead(hidden_dim)
@@ -43,22 +44,6 @@ AVIARY_API aviary_status aviary_classifier_forward(const aviary_classifier *h, c
 
 /* Numerically stable softmax over n values (y may equal x). */
 AVIARY_API void aviary_softmax(const float *x, size_t n, float *y);
-
-/* Indices of the k largest values of x[0..n), largest first (ties: lower
- * index first). k is clamped to n; returns the number written to idx. */
-AVIARY_API size_t aviary_top_k(const float *x, size_t n, size_t k, int *idx);
-
-/* A label file: one label per line (UTF-8, trailing "\r" stripped; blank
- * lines count as labels so line i is class i). */
-typedef struct aviary_labels {
-    size_t count;
-    char **names;  /* owned */
-} aviary_labels;
-
-/* Read `path`. AVIARY_IO if unreadable; AVIARY_FORMAT naming the file if
- * `expected` > 0 and the line count differs. */
-AVIARY_API aviary_status aviary_labels_load(const char *path, size_t expected, aviary_labels *out);
-AVIARY_API void aviary_labels_free(aviary_labels *l);
 
 #ifdef __cplusplus
 }
