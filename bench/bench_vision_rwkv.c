@@ -221,12 +221,18 @@ int main(int argc, char **argv) {
         fprintf(stderr, "%s\n", aviary_errmsg());
         return 1;
     }
+    struct rusage ru0, ru1;
+    getrusage(RUSAGE_SELF, &ru0);
     t0 = now();
     for (int r = 0; r < reps; r++) {
         aviary_vision_rwkv_forward(m, px, size, size, &o);
         aviary_classifier_forward(head, pooled, 1, logits);
     }
     double per = (now() - t0) / reps;
+    getrusage(RUSAGE_SELF, &ru1);
+    const double cpu = (double)(ru1.ru_utime.tv_sec - ru0.ru_utime.tv_sec + ru1.ru_stime.tv_sec - ru0.ru_stime.tv_sec) +
+                       1e-6 * (double)(ru1.ru_utime.tv_usec - ru0.ru_utime.tv_usec + ru1.ru_stime.tv_usec -
+                                       ru0.ru_stime.tv_usec);
     /* preprocessing of a 500x375 photo-sized image */
     aviary_image img = {500, 375, malloc(500 * 375 * 3)};
     for (long i = 0; i < 500L * 375 * 3; i++) img.rgb[i] = (uint8_t)(urand() * 256);
@@ -244,9 +250,9 @@ int main(int argc, char **argv) {
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
     printf("%s (%s, C=%d, depth=%d, %s%s) %dx%d, %d thread(s): %.3f s/image, %.2f images/s; "
-           "preprocess %.1f ms; load %.2f s; peak RSS %.0f MB\n",
+           "%.2f CPUs busy; preprocess %.1f ms; load %.2f s; peak RSS %.0f MB\n",
            model, I->version == 6 ? "VRWKV6" : "VRWKV", I->embed_dims, I->depth, I->post_norm ? "post-norm" : "pre-norm",
-           I->key_norm ? ", key_norm" : "", size, size, threads, per, 1.0 / per, 1e3 * t_pre, t_load,
+           I->key_norm ? ", key_norm" : "", size, size, threads, per, 1.0 / per, cpu / (per * reps), 1e3 * t_pre, t_load,
            ru.ru_maxrss / 1024.0);
     aviary_image_free(&img);
     free(px), free(pooled), free(logits);
