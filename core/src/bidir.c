@@ -12,20 +12,31 @@ void aviary_flip_rows(const float *src, size_t T, size_t C, float *dst) {
 
 void aviary_q_shift(const float *x, size_t H, size_t W, size_t C, size_t group, size_t shift_pixel, float *y) {
     if (group == 0) group = C;
-    const size_t q = group / 4;
+    const size_t q = group / 4, rest = group - 4 * q, ng = C / group;
     const ptrdiff_t s = (ptrdiff_t)shift_pixel, gh = (ptrdiff_t)H, gw = (ptrdiff_t)W;
+    /* per cell and group: four runs of q channels from the four neighbours
+     * (or zeros outside the grid) and the unshifted rest, each a memcpy */
 #pragma omp parallel for schedule(static) if (H * W * C > 65536)
     for (ptrdiff_t i = 0; i < gh; i++)
         for (ptrdiff_t j = 0; j < gw; j++) {
             float *o = y + ((size_t)i * W + (size_t)j) * C;
-            for (size_t c = 0; c < C; c++) {
-                size_t part = q ? (c % group) / q : 4;
-                ptrdiff_t si = i, sj = j;
-                if (part == 0) sj = j - s;
-                else if (part == 1) sj = j + s;
-                else if (part == 2) si = i - s;
-                else if (part == 3) si = i + s;
-                o[c] = (si < 0 || si >= gh || sj < 0 || sj >= gw) ? 0.0f : x[((size_t)si * W + (size_t)sj) * C + c];
+            const ptrdiff_t si[4] = {i, i, i - s, i + s}, sj[4] = {j - s, j + s, j, j};
+            const float *src[4];
+            for (int p = 0; p < 4; p++)
+                src[p] = (si[p] < 0 || si[p] >= gh || sj[p] < 0 || sj[p] >= gw)
+                             ? NULL
+                             : x + ((size_t)si[p] * W + (size_t)sj[p]) * C;
+            const float *self = x + ((size_t)i * W + (size_t)j) * C;
+            for (size_t g = 0; g < ng; g++) {
+                const size_t base = g * group;
+                for (int p = 0; p < 4; p++) {
+                    float *dst = o + base + (size_t)p * q;
+                    if (src[p])
+                        memcpy(dst, src[p] + base + (size_t)p * q, q * sizeof(float));
+                    else
+                        memset(dst, 0, q * sizeof(float));
+                }
+                if (rest) memcpy(o + base + 4 * q, self + base + 4 * q, rest * sizeof(float));
             }
         }
 }
