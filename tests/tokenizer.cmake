@@ -5,3 +5,4 @@ aviary_cli_test(verify_tokenizer-world verify ${AVIARY_FIXTURES}/tokenizer-world
 aviary_c_test(test_tokenizer test_tokenizer.c)
 aviary_cli_error_test(tokenizer_error_missing_vocab "nope.txt: cannot open vocabulary"
                       verify ${AVIARY_FIXTURES}/tokenizer-world --weights nope.txt)
+aviary_c_test(test_sampler test_sampler.c)
