@@ -42,3 +42,12 @@ aviary_cli_error_test(generate_error_unknown_option "generate: unknown or incomp
                       generate -m ${_m} -p hi --bogus)
 aviary_cli_error_test(chat_error_no_model "chat: -m MODEL is required" chat)
 aviary_cli_error_test(chat_error_unknown_option "chat: unknown or incomplete option '-p'" chat -m ${_m} -p hi)
+
+# The lm_generate head plugin (examples/chat) on fixture models.
+add_test(NAME lm_generate_pipeline COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/lm_pipeline_check.sh $<TARGET_FILE:aviary_cli>
+         WORKING_DIRECTORY ${CMAKE_CURRENT_SOURCE_DIR})
+set_tests_properties(lm_generate_pipeline PROPERTIES ENVIRONMENT "${AVIARY_TEST_ENV}" LABELS "cli;plugins" PASS_REGULAR_EXPRESSION "PASS")
+aviary_cli_test(lm_generate_check run pipelines/lm_generate_chat.json --check PASS_REGEX "--in prompt=TEXT")
+aviary_cli_error_test(lm_generate_error_no_backbone "lm_generate needs the pipeline's \"backbone\""
+                      run pipelines/lm_generate_no_backbone.json --in prompt=x)
+aviary_cli_error_test(lm_generate_error_bad_top_p "top_p must be in \\[0, 1\\]" run pipelines/lm_generate_bad_top_p.json --in prompt=x)
