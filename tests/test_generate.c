@@ -168,6 +168,63 @@ int main(void) {
     CHECK(aviary_tokenizer_for_model(m, "bytes", &w) == AVIARY_OK);
     aviary_tokenizer_free(w);
 
+    /* 7. a 65536-token model gets the World vocabulary by default; end of
+     * text (id 0) as a stop token ends generation before it is fed */
+    aviary_model *wm = NULL;
+    CHECK(aviary_model_random("rwkv6:L1:D64:V65536", NULL, 3, &wm) == AVIARY_OK);
+    if (wm) {
+        aviary_tokenizer *wt = NULL;
+        CHECK(aviary_tokenizer_for_model(wm, NULL, &wt) == AVIARY_OK);
+        CHECK(wt && aviary_tokenizer_n_ids(wt) == 65530 && aviary_tokenizer_has_end_token(wt));
+        aviary_state *ws = NULL;
+        CHECK(aviary_state_create(wm, &ws) == AVIARY_OK);
+        float *wl = malloc(65536 * sizeof *wl);
+        int32_t *pid = NULL;
+        size_t np = 0;
+        if (wt && ws && wl && aviary_tokenizer_encode(wt, "User: hi\n\nAssistant:", 20, &pid, &np) == AVIARY_OK) {
+            CHECK(np == 7 && pid[2] == 4571 && pid[3] == 261);
+            CHECK(aviary_model_eval(wm, ws, pid, np, wl) == AVIARY_OK);
+            /* make 0 the argmax: greedy with stop token 0 stops at once */
+            wl[0] = 1e9f;
+            int32_t end = 0;
+            aviary_sampler_params wp = aviary_sampler_default_params();
+            wp.temperature = 0;
+            wp.stop_tokens = &end;
+            wp.n_stop_tokens = 1;
+            aviary_sampler *wsm = NULL;
+            CHECK(aviary_sampler_create(&wp, 65536, &wsm) == AVIARY_OK);
+            aviary_generation g;
+            aviary_generate_params one = {5, NULL, 0, NULL, NULL};
+            if (wsm) {
+                CHECK(aviary_generate(wm, ws, wt, wsm, NULL, 0, wl, &one, &g) == AVIARY_OK);
+                CHECK(g.reason == AVIARY_STOP_TOKEN && g.stop_token == 0 && g.n_ids == 0);
+                aviary_generation_free(&g);
+            }
+            aviary_sampler_free(wsm);
+            /* banned instead (chat): generation goes on, never emitting 0 */
+            wl[0] = 1e9f;
+            wp.stop_tokens = NULL;
+            wp.n_stop_tokens = 0;
+            wp.ban_tokens = &end;
+            wp.n_ban_tokens = 1;
+            wsm = NULL;
+            CHECK(aviary_sampler_create(&wp, 65536, &wsm) == AVIARY_OK);
+            if (wsm) {
+                CHECK(aviary_generate(wm, ws, wt, wsm, NULL, 0, wl, &one, &g) == AVIARY_OK);
+                CHECK(g.reason == AVIARY_STOP_MAX_TOKENS && g.n_ids == 5);
+                for (size_t k = 0; k < g.n_ids; k++) CHECK(g.ids[k] != 0);
+                CHECK(aviary_utf8_valid(g.text, g.text_len));
+                aviary_generation_free(&g);
+            }
+            aviary_sampler_free(wsm);
+        }
+        free(pid);
+        free(wl);
+        aviary_state_free(ws);
+        aviary_tokenizer_free(wt);
+        aviary_model_free(wm);
+    }
+
     free(logits);
     free(ref);
     aviary_sampler_free(smp);

@@ -51,3 +51,12 @@ aviary_cli_test(lm_generate_check run pipelines/lm_generate_chat.json --check PA
 aviary_cli_error_test(lm_generate_error_no_backbone "lm_generate needs the pipeline's \"backbone\""
                       run pipelines/lm_generate_no_backbone.json --in prompt=x)
 aviary_cli_error_test(lm_generate_error_bad_top_p "top_p must be in \\[0, 1\\]" run pipelines/lm_generate_bad_top_p.json --in prompt=x)
+
+# aviary tokenize, and the vocabulary found after `cmake --install`.
+aviary_cli_test(tokenize_world tokenize "Hello, world! 123 4567 89.5" PASS_REGEX "^33155 45 40213 34 3485 52 3518 687 3562 47 54\n$")
+aviary_cli_test(tokenize_decode tokenize --decode 24281 59 33 10464 11685 261 5585 41693 59
+                PASS_REGEX "^User: 你好\n\nAssistant:\n$")
+aviary_cli_error_test(tokenize_error_decode_range "--decode: expected an integer from 0 to 65529, got '70000'"
+                      tokenize --decode 70000)
+add_test(NAME vocab_install COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/vocab_install.sh ${CMAKE_COMMAND} ${PROJECT_BINARY_DIR})
+set_tests_properties(vocab_install PROPERTIES ENVIRONMENT "${AVIARY_TEST_ENV}" LABELS "cli;slow" PASS_REGULAR_EXPRESSION "PASS")
