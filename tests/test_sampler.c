@@ -130,6 +130,64 @@ static void test_top_p_and_temperature(void) {
     }
 }
 
+/* The nucleus on a large vocabulary, computed here by brute force (full
+ * sort, float running sum), against what the sampler draws. */
+static const float *g_p;
+static int desc(const void *a, const void *b) {
+    int x = *(const int *)a, y = *(const int *)b;
+    if (g_p[x] != g_p[y]) return g_p[x] > g_p[y] ? -1 : 1;
+    return (x > y) - (x < y);
+}
+
+static void test_nucleus_large(void) {
+    enum { V = 20000 };
+    static float l[V], pr[V];
+    static int ord[V], counts[V];
+    unsigned seed = 5;
+    double sum = 0, mx = -1e30;
+    for (int i = 0; i < V; i++) {
+        float g = 0;
+        for (int r = 0; r < 12; r++) {
+            seed = seed * 1103515245u + 12345u;
+            g += (float)((seed >> 8) % 100000) / 100000.0f;
+        }
+        l[i] = (g - 6.0f) * 3.0f;
+        if (l[i] > mx) mx = l[i];
+    }
+    for (int i = 0; i < V; i++) sum += exp(l[i] - mx);
+    for (int i = 0; i < V; i++) pr[i] = (float)(exp(l[i] - mx) / sum);
+    for (int i = 0; i < V; i++) ord[i] = i;
+    g_p = pr;
+    qsort(ord, V, sizeof *ord, desc);
+    const float top_p[2] = {0.5f, 0.9f};
+    const int top_k[2] = {0, 40};
+    for (int c = 0; c < 2; c++) {
+        float run = 0;
+        int n_set = 0;
+        while (n_set < V && run < top_p[c]) run += pr[ord[n_set++]];
+        if (top_k[c] && n_set > top_k[c]) n_set = top_k[c];
+        static char in_set[V];
+        memset(in_set, 0, sizeof in_set);
+        for (int k = 0; k < n_set; k++) in_set[ord[k]] = 1;
+        aviary_sampler_params p = aviary_sampler_default_params();
+        p.top_p = top_p[c];
+        p.top_k = top_k[c];
+        p.seed = 99;
+        aviary_sampler *s = make(p, V);
+        if (!s) return;
+        draw(s, l, V, 3000, counts);
+        int outside = 0, used = 0;
+        for (int i = 0; i < V; i++) {
+            if (counts[i] && !in_set[i]) outside++;
+            used += counts[i] > 0;
+        }
+        CHECK(outside == 0);
+        CHECK(counts[ord[0]] > 0);
+        CHECK(n_set > 5 && used > 5);
+        aviary_sampler_free(s);
+    }
+}
+
 static void test_seed(void) {
     enum { V = 300 };
     float l[V];
@@ -240,6 +298,7 @@ int main(void) {
     test_greedy();
     test_top_k();
     test_top_p_and_temperature();
+    test_nucleus_large();
     test_seed();
     test_penalties();
     test_errors();
