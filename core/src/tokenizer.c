@@ -195,8 +195,11 @@ static aviary_status parse_literal(builder *b, const char *line, size_t end, siz
         return aviary_error(AVIARY_FORMAT, "%s:%u: expected a quoted Python string or bytes literal after the id",
                             b->name, ln);
     char q = line[i++];
-    /* Each source byte yields at most 4 output bytes. */
-    aviary_status st = blob_reserve(b, 4 * (end - i));
+    /* Every escape is at least as long as the bytes it stands for, so the
+     * token is never longer than its source. */
+    if (end - i > 16 * (size_t)AVIARY_TOKENIZER_MAX_TOKEN_BYTES)
+        return aviary_error(AVIARY_FORMAT, "%s:%u: line too long for a vocabulary entry", b->name, ln);
+    aviary_status st = blob_reserve(b, end - i);
     if (st) return st;
     uint8_t *o = b->blob + b->blob_len;
     size_t n = 0;
@@ -316,6 +319,9 @@ static aviary_status parse_line(builder *b, const char *line, size_t end, unsign
         return aviary_error(AVIARY_FORMAT, "%s:%u: expected ' <byte length>' after the literal", b->name, ln);
     size_t len = b->blob_len - start;
     if (len == 0) return aviary_error(AVIARY_FORMAT, "%s:%u: empty token", b->name, ln);
+    if (len > AVIARY_TOKENIZER_MAX_TOKEN_BYTES)
+        return aviary_error(AVIARY_FORMAT, "%s:%u: token of %zu bytes (at most %d)", b->name, ln, len,
+                            AVIARY_TOKENIZER_MAX_TOKEN_BYTES);
     if (len != declared)
         return aviary_error(AVIARY_FORMAT, "%s:%u: literal is %zu bytes but the line says %u", b->name, ln, len,
                             declared);
@@ -348,7 +354,8 @@ typedef struct trie_build {
     uint32_t n_nodes, n_edges;
 } trie_build;
 
-/* e[lo..hi) share their first `depth` bytes; node ni represents them. */
+/* e[lo..hi) share their first `depth` bytes; node ni represents them.
+ * Recursion depth = longest token (<= AVIARY_TOKENIZER_MAX_TOKEN_BYTES). */
 static void build_node(trie_build *tb, size_t lo, size_t hi, uint32_t depth, uint32_t ni) {
     trie_node *nodes = tb->t->nodes;
     nodes[ni].token = -1;

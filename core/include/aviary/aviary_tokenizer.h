@@ -15,8 +15,8 @@
  * bytes literal \xHH and \ooo are BYTES. Both accept \\ \' \" \n \t \r \a
  * \b \f \v and keep an unknown escape's backslash (as Python does). The
  * byte length must equal the decoded entry's length; ids must be unique
- * integers in [1, AVIARY_TOKENIZER_MAX_ID]; byte strings must be non-empty
- * and unique. Any violation fails the load with "FILE:LINE: problem".
+ * integers in [1, AVIARY_TOKENIZER_MAX_ID]; byte strings must be non-empty,
+ * at most AVIARY_TOKENIZER_MAX_TOKEN_BYTES long and unique. Any violation fails the load with "FILE:LINE: problem".
  */
 #ifndef AVIARY_TOKENIZER_H
 #define AVIARY_TOKENIZER_H
@@ -29,6 +29,8 @@ extern "C" {
 
 /* Largest token id a vocabulary file may use. */
 #define AVIARY_TOKENIZER_MAX_ID 1048575
+/* Longest token (bytes) a vocabulary file may hold (the World vocabulary's is 128). */
+#define AVIARY_TOKENIZER_MAX_TOKEN_BYTES 4096
 /* File name of the RWKV World vocabulary aviary installs (share/aviary/). */
 #define AVIARY_WORLD_VOCAB_FILE "rwkv_vocab_v20230424.txt"
 
