@@ -113,7 +113,7 @@ static void test_hostile(void) {
         if (huge) {
             memcpy(huge, "1 '", 3);
             memset(huge + 3, 'x', 70000);
-            memcpy(huge + 70003, "' 70000\n", 10);
+            memcpy(huge + 70003, "' 70000\n", 9);
             expect_error(huge, "bad.txt:1: line too long");
             free(huge);
         }
