@@ -94,7 +94,7 @@ aviary_status aviary_generate(const aviary_model *m, aviary_state *s, const avia
             break;
         }
         aviary_sampler_accept(smp, tok);
-        st = aviary_model_eval_rnn(m, s, &tok, 1, logits);
+        st = aviary_model_eval(m, s, &tok, 1, logits);
         if (st) break;
         ids[n_ids++] = tok;
         size_t blen = 0;

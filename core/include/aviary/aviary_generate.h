@@ -65,7 +65,7 @@ AVIARY_API void aviary_generation_free(aviary_generation *g);
 
 /* Feed prompt[0..n_prompt) to state s in sequence mode, then generate:
  * repeat max_tokens times { sample from the logits; a stop token ends (it is
- * not fed); accept the token in the sampler, feed it (RNN mode, so the state
+ * not fed); accept the token in the sampler, feed it (one token at a time, so the state
  * always includes every generated token), decode and stream its text; a stop
  * string in the text ends (the text before it is kept, the stop string and
  * what follows it are not passed on, but its tokens are in the state) }.
