@@ -14,17 +14,31 @@ static void usage(FILE *f) {
                "  model (the state keeps the whole conversation) and prints the reply, which ends at\n"
                "  \"\\n\\n\" or \"\\nUser:\" (or -n tokens, default 500). Sampling follows ChatRWKV's\n"
                "  API_DEMO_CHAT: temperature 1, top-p 0.3, presence/frequency penalty 0.5, decay\n"
-               "  0.996, penalties reset each reply, end of text (token 0, World vocabulary) banned.\n"
+               "  0.996, penalties reset each reply; with the World vocabulary end of text (token 0) is\n"
+               "  banned and \"，。：？！\" never come twice in a row (ChatRWKV's AVOID_REPEAT).\n"
+               "  Type \\n in a message for a line break.\n"
                "  Commands: /reset (back to the initial state), /quit, /help.\n");
     lm_usage_options(f);
 }
 
-/* ChatRWKV's clean-up: CRLF -> LF, strip, collapse runs of newlines. The
- * message is one input line, so only \r and surrounding spaces remain. */
+/* ChatRWKV's clean-up of a message: a typed "\\n" is a newline, surrounding
+ * white space goes, runs of newlines become one (a blank line would end the
+ * turn early). Works in place. */
 static char *clean(char *s) {
-    size_t n = strlen(s);
-    while (n && (s[n - 1] == '\n' || s[n - 1] == '\r' || s[n - 1] == ' ' || s[n - 1] == '\t')) s[--n] = '\0';
-    while (*s == ' ' || *s == '\t') s++;
+    char *w = s;
+    for (const char *r = s; *r; r++) {
+        char c = *r;
+        if (c == '\\' && r[1] == 'n') {
+            c = '\n';
+            r++;
+        }
+        if (c == '\r') continue;
+        if (c == '\n' && w > s && w[-1] == '\n') continue;
+        *w++ = c;
+    }
+    *w = '\0';
+    while (w > s && (w[-1] == '\n' || w[-1] == ' ' || w[-1] == '\t')) *--w = '\0';
+    while (*s == ' ' || *s == '\t' || *s == '\n') s++;
     return s;
 }
 
@@ -85,10 +99,20 @@ int cli_cmd_chat(int argc, char **argv) {
         return 1;
     }
     const int32_t V = aviary_model_get_info(m)->vocab_size;
-    int32_t end_token = 0;
+    int32_t end_token = 0, no_repeat[5];
+    size_t n_no_repeat = 0;
     if (aviary_tokenizer_has_end_token(t)) {
         o.sp.ban_tokens = &end_token;
         o.sp.n_ban_tokens = 1;
+        /* ChatRWKV's AVOID_REPEAT: these never twice in a row */
+        static const char *const avoid[5] = {"\xEF\xBC\x8C", "\xE3\x80\x82", "\xEF\xBC\x9A", "\xEF\xBC\x9F",
+                                             "\xEF\xBC\x81"}; /* ，。：？！ */
+        for (int k = 0; k < 5; k++) {
+            int32_t id = aviary_tokenizer_find(t, avoid[k], 3);
+            if (id >= 0) no_repeat[n_no_repeat++] = id;
+        }
+        o.sp.no_repeat_tokens = no_repeat;
+        o.sp.n_no_repeat_tokens = n_no_repeat;
     }
     aviary_status st = aviary_sampler_create(&o.sp, V, &smp);
     if (!st) st = aviary_state_create(m, &initial);

@@ -5,7 +5,8 @@
 #   2. --state-out then --state-in PROMPT2 continues exactly like one run over
 #      PROMPT1 + generated + PROMPT2 (greedy);
 #   3. chat keeps the state between turns: turn 2's reply equals greedy
-#      generation over turn 1 + reply 1 + turn 2; /reset starts over.
+#      generation over turn 1 + reply 1 + turn 2 (turn 1 typed with \n line
+#      breaks, cleaned up as ChatRWKV does); /reset starts over.
 set -eu
 A=$1
 M=$2
@@ -40,14 +41,14 @@ c=$("$A" generate -m "$M" --prompt-ids "$p,$(commas "$a"),$q" -n 8 $g)
 echo "ok   state-out / state-in continuation"
 
 # 3. chat
-printf 'hello\nhow are you\n/reset\nhello\n' | "$A" chat -m "$M" -n 6 $g > "$T/chat"
+printf '  hello\\n\\nthere \nhow are you\n/reset\nhello\\nthere\n' | "$A" chat -m "$M" -n 6 $g > "$T/chat"
 r1=$(sed -n 1p "$T/chat" | sed 's/^Assistant: //')
 r2=$(sed -n 3p "$T/chat" | sed 's/^Assistant: //')
 reset=$(sed -n 5p "$T/chat")
 r3=$(sed -n 6p "$T/chat" | sed 's/^Assistant: //')
 [ "$(echo "$r1" | wc -w)" -eq 6 ] || fail "chat reply 1: '$r1'"
 [ "$reset" = "[conversation reset]" ] || fail "no reset line: '$reset'"
-t1=$(ids "User: hello\n\nAssistant:")
+t1=$(ids "User: hello\nthere\n\nAssistant:")
 t2=$(ids "\n\nUser: how are you\n\nAssistant:")
 want=$("$A" generate -m "$M" --prompt-ids "$t1,$(commas "$r1"),$t2" -n 6 $g)
 [ "$r2" = "$want" ] || fail "chat turn 2: '$r2', generate over the whole conversation: '$want'"

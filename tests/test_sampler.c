@@ -260,6 +260,28 @@ static void test_penalties(void) {
     }
 }
 
+static void test_no_repeat(void) {
+    float l[3] = {5.0f, 1.0f, 0.0f};
+    aviary_sampler_params p = aviary_sampler_default_params();
+    p.temperature = 0;
+    p.presence_penalty = p.frequency_penalty = 0;
+    int32_t nr = 0;
+    p.no_repeat_tokens = &nr;
+    p.n_no_repeat_tokens = 1;
+    aviary_sampler *s = make(p, 3);
+    if (!s) return;
+    int32_t t = -1;
+    CHECK(aviary_sampler_sample(s, l, &t) == AVIARY_OK && t == 0);
+    aviary_sampler_accept(s, 0);
+    CHECK(aviary_sampler_sample(s, l, &t) == AVIARY_OK && t == 1); /* 0 may not follow 0 */
+    aviary_sampler_accept(s, 1);
+    CHECK(aviary_sampler_sample(s, l, &t) == AVIARY_OK && t == 0);
+    aviary_sampler_accept(s, 0);
+    aviary_sampler_reset(s);
+    CHECK(aviary_sampler_sample(s, l, &t) == AVIARY_OK && t == 0); /* reset forgets the last token */
+    aviary_sampler_free(s);
+}
+
 static void test_errors(void) {
     aviary_sampler *s = (aviary_sampler *)1;
     aviary_sampler_params p = aviary_sampler_default_params();
@@ -301,6 +323,7 @@ int main(void) {
     test_nucleus_large();
     test_seed();
     test_penalties();
+    test_no_repeat();
     test_errors();
     test_stop_strings();
     if (failures) fprintf(stderr, "%d check(s) failed\n", failures);

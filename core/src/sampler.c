@@ -8,7 +8,8 @@
 struct aviary_sampler {
     aviary_sampler_params p;  /* ban/stop pointers point at the copies below */
     int32_t n_vocab;
-    int32_t *ban, *stop;
+    int32_t *ban, *stop, *no_repeat;
+    int32_t last;             /* last accepted token, -1 after create/reset */
     float *occ;               /* [n_vocab] occurrence weights */
     uint8_t *seen;            /* [n_vocab] 1 if in the occurrence table */
     int32_t *seen_list;       /* ids with seen = 1, in first-seen order */
@@ -88,12 +89,15 @@ aviary_status aviary_sampler_create(const aviary_sampler_params *p, int32_t n_vo
     s->n_vocab = n_vocab;
     aviary_status st = copy_ids(p->ban_tokens, p->n_ban_tokens, n_vocab, "banned", &s->ban);
     if (!st) st = copy_ids(p->stop_tokens, p->n_stop_tokens, n_vocab, "stop", &s->stop);
+    if (!st) st = copy_ids(p->no_repeat_tokens, p->n_no_repeat_tokens, n_vocab, "no-repeat", &s->no_repeat);
     if (st) {
         aviary_sampler_free(s);
         return st;
     }
     s->p.ban_tokens = s->ban;
     s->p.stop_tokens = s->stop;
+    s->p.no_repeat_tokens = s->no_repeat;
+    s->last = -1;
     size_t V = (size_t)n_vocab;
     s->occ = calloc(V, sizeof *s->occ);
     s->seen = calloc(V, 1);
@@ -121,6 +125,7 @@ void aviary_sampler_free(aviary_sampler *s) {
     if (!s) return;
     free(s->ban);
     free(s->stop);
+    free(s->no_repeat);
     free(s->occ);
     free(s->seen);
     free(s->seen_list);
@@ -135,6 +140,7 @@ void aviary_sampler_reset(aviary_sampler *s) {
         s->seen[s->seen_list[i]] = 0;
     }
     s->n_seen = 0;
+    s->last = -1;
 }
 
 uint64_t aviary_sampler_seed(const aviary_sampler *s) { return s->seed; }
@@ -151,6 +157,7 @@ bool aviary_sampler_is_stop(const aviary_sampler *s, int32_t token) {
 
 void aviary_sampler_accept(aviary_sampler *s, int32_t token) {
     for (size_t i = 0; i < s->n_seen; i++) s->occ[s->seen_list[i]] *= s->p.penalty_decay;
+    s->last = token;
     if (token < 0 || token >= s->n_vocab) return;
     if (!s->seen[token]) {
         s->seen[token] = 1;
@@ -178,6 +185,8 @@ aviary_status aviary_sampler_sample(aviary_sampler *s, const float *logits, int3
         w[t] -= s->p.presence_penalty + s->occ[t] * s->p.frequency_penalty;
     }
     for (size_t i = 0; i < s->p.n_ban_tokens; i++) w[s->ban[i]] = -INFINITY;
+    for (size_t i = 0; i < s->p.n_no_repeat_tokens; i++)
+        if (s->no_repeat[i] == s->last) w[s->last] = -INFINITY;
     int32_t best = -1;
     for (int32_t i = 0; i < V; i++)
         if (w[i] == w[i] && w[i] > -INFINITY && (best < 0 || w[i] > w[best])) best = i;

@@ -7,7 +7,9 @@
  * One step, given logits[vocab]:
  *   1. penalty: for every token t seen since the last reset,
  *        logits[t] -= presence_penalty + occurrence[t] * frequency_penalty
- *   2. banned tokens get -inf;
+ *   2. banned tokens get -inf, and so does the last accepted token if it is
+ *      one of no_repeat_tokens (ChatRWKV v2/chat.py's AVOID_REPEAT: no
+ *      "，，" or "！！");
  *   3. temperature 0: the argmax (lowest id among equal maxima), done;
  *   4. p = softmax(logits);
  *   5. top-p (0 <= top_p < 1): with p sorted descending and c its running
@@ -48,11 +50,14 @@ typedef struct aviary_sampler_params {
     /* Tokens that end generation (aviary_sampler_is_stop). Copied at create. */
     const int32_t *stop_tokens;
     size_t n_stop_tokens;
+    /* Tokens never sampled twice in a row (see step 2). Copied at create. */
+    const int32_t *no_repeat_tokens;
+    size_t n_no_repeat_tokens;
 } aviary_sampler_params;
 
 /* ChatRWKV PIPELINE_ARGS defaults: temperature 1, top_p 0.85, top_k 0,
- * presence 0.2, frequency 0.2, decay 0.996, seed AVIARY_SEED_RANDOM, no bans
- * or stops. */
+ * presence 0.2, frequency 0.2, decay 0.996, seed AVIARY_SEED_RANDOM, no bans,
+ * stops or no-repeat tokens. */
 AVIARY_API aviary_sampler_params aviary_sampler_default_params(void);
 
 typedef struct aviary_sampler aviary_sampler;
@@ -62,7 +67,7 @@ typedef struct aviary_sampler aviary_sampler;
  * [0, n_vocab)). *out owns copies of everything; free with aviary_sampler_free. */
 AVIARY_API aviary_status aviary_sampler_create(const aviary_sampler_params *p, int32_t n_vocab, aviary_sampler **out);
 AVIARY_API void aviary_sampler_free(aviary_sampler *s);
-/* Forget all occurrences (the PRNG continues). */
+/* Forget all occurrences and the last accepted token (the PRNG continues). */
 AVIARY_API void aviary_sampler_reset(aviary_sampler *s);
 /* The seed actually used (resolved when params.seed was AVIARY_SEED_RANDOM). */
 AVIARY_API uint64_t aviary_sampler_seed(const aviary_sampler *s);
