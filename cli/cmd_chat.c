@@ -83,7 +83,7 @@ int cli_cmd_chat(int argc, char **argv) {
     if (!o.sp_set_top_p) o.sp.top_p = 0.3f;
     if (!o.sp_set_presence) o.sp.presence_penalty = 0.5f;
     if (!o.sp_set_frequency) o.sp.frequency_penalty = 0.5f;
-    const char *stops[LM_MAX_STOPS + 2] = {"\n\n", "\nUser:"};
+    const char *stops[LM_MAX_STOPS + 2] = AVIARY_CHAT_STOP_STRINGS;
     for (size_t k = 0; k < o.n_stops; k++) stops[2 + k] = o.stops[k];
 
     aviary_model *m = NULL;
@@ -99,21 +99,8 @@ int cli_cmd_chat(int argc, char **argv) {
         return 1;
     }
     const int32_t V = aviary_model_get_info(m)->vocab_size;
-    int32_t end_token = 0, no_repeat[5];
-    size_t n_no_repeat = 0;
-    if (aviary_tokenizer_has_end_token(t)) {
-        o.sp.ban_tokens = &end_token;
-        o.sp.n_ban_tokens = 1;
-        /* ChatRWKV's AVOID_REPEAT: these never twice in a row */
-        static const char *const avoid[5] = {"\xEF\xBC\x8C", "\xE3\x80\x82", "\xEF\xBC\x9A", "\xEF\xBC\x9F",
-                                             "\xEF\xBC\x81"}; /* ，。：？！ */
-        for (int k = 0; k < 5; k++) {
-            int32_t id = aviary_tokenizer_find(t, avoid[k], 3);
-            if (id >= 0) no_repeat[n_no_repeat++] = id;
-        }
-        o.sp.no_repeat_tokens = no_repeat;
-        o.sp.n_no_repeat_tokens = n_no_repeat;
-    }
+    aviary_chat_tokens chat_tokens;
+    aviary_chat_sampler_setup(t, &chat_tokens, &o.sp);
     aviary_status st = aviary_sampler_create(&o.sp, V, &smp);
     if (!st) st = aviary_state_create(m, &initial);
     if (!st) st = aviary_state_copy(initial, s);

@@ -176,6 +176,14 @@ int main(void) {
         aviary_tokenizer *wt = NULL;
         CHECK(aviary_tokenizer_for_model(wm, NULL, &wt) == AVIARY_OK);
         CHECK(wt && aviary_tokenizer_n_ids(wt) == 65530 && aviary_tokenizer_has_end_token(wt));
+        /* chat rules: ban 0; no-repeat "，。：？！" (ids as in the fixture's punctuation case) */
+        aviary_chat_tokens ct;
+        aviary_sampler_params cp = aviary_sampler_default_params();
+        if (wt) aviary_chat_sampler_setup(wt, &ct, &cp);
+        CHECK(cp.n_ban_tokens == 1 && cp.ban_tokens[0] == 0 && cp.n_no_repeat_tokens == 5);
+        CHECK(cp.no_repeat_tokens && cp.no_repeat_tokens[0] == 19137 && cp.no_repeat_tokens[4] == 19126);
+        aviary_chat_sampler_setup(t, &ct, &cp); /* byte tokenizer: no special tokens */
+        CHECK(cp.n_ban_tokens == 0 && cp.n_no_repeat_tokens == 0);
         aviary_state *ws = NULL;
         CHECK(aviary_state_create(wm, &ws) == AVIARY_OK);
         float *wl = malloc(65536 * sizeof *wl);

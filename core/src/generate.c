@@ -40,6 +40,27 @@ bool aviary_tokenizer_has_end_token(const aviary_tokenizer *t) {
     return aviary_tokenizer_token_bytes(t, 0, &len) == NULL;
 }
 
+void aviary_chat_sampler_setup(const aviary_tokenizer *t, aviary_chat_tokens *ct, aviary_sampler_params *p) {
+    static const char *const avoid[5] = {"\xEF\xBC\x8C", "\xE3\x80\x82", "\xEF\xBC\x9A", "\xEF\xBC\x9F",
+                                         "\xEF\xBC\x81"}; /* ，。：？！ (full-width) */
+    memset(ct, 0, sizeof *ct);
+    p->ban_tokens = NULL;
+    p->n_ban_tokens = 0;
+    p->no_repeat_tokens = NULL;
+    p->n_no_repeat_tokens = 0;
+    if (!aviary_tokenizer_has_end_token(t)) return;
+    ct->ban[0] = 0;
+    p->ban_tokens = ct->ban;
+    p->n_ban_tokens = 1;
+    size_t n = 0;
+    for (int k = 0; k < 5; k++) {
+        int32_t id = aviary_tokenizer_find(t, avoid[k], 3);
+        if (id >= 0) ct->no_repeat[n++] = id;
+    }
+    p->no_repeat_tokens = ct->no_repeat;
+    p->n_no_repeat_tokens = n;
+}
+
 void aviary_generation_free(aviary_generation *g) {
     if (!g) return;
     free(g->text);

@@ -8,8 +8,8 @@
  * mode, then tokens are sampled one at a time (aviary_generate, ChatRWKV's
  * sampling rules: see aviary_sampler.h).
  * chat=true wraps the prompt as "User: PROMPT\n\nAssistant:", stops at
- * "\n\n" / "\nUser:" and bans the end-of-text token (World vocabulary), as
- * `aviary chat` does for one turn. Otherwise end of text (id 0, World
+ * "\n\n" / "\nUser:" and applies aviary_chat_sampler_setup (end of text
+ * banned, no "，，"), as `aviary chat` does for one turn. Otherwise end of text (id 0, World
  * vocabulary) stops the generation.
  */
 #include <stdio.h>
@@ -26,7 +26,7 @@ typedef struct lm_generate {
     int max_tokens;
     bool chat;
     char *stop;                  /* owned; NULL = none */
-    int32_t end_token;
+    int32_t end_token;           /* 0: stops plain generation with the World vocabulary */
 } lm_generate;
 
 static const aviary_option_spec options[] = {
@@ -126,21 +126,15 @@ static aviary_status run(void *inst, const aviary_value *in, aviary_value *out) 
     if (!*prompt) return aviary_error(AVIARY_INVALID_ARG, "the prompt is empty");
     const int32_t V = aviary_model_get_info(g->model)->vocab_size;
     aviary_sampler_params sp = g->sp;
-    g->end_token = 0;
-    if (aviary_tokenizer_has_end_token(g->tok)) {
-        if (g->chat) {
-            sp.ban_tokens = &g->end_token;
-            sp.n_ban_tokens = 1;
-        } else {
-            sp.stop_tokens = &g->end_token;
-            sp.n_stop_tokens = 1;
-        }
-    }
-    const char *stops[3];
+    aviary_chat_tokens chat_tokens;
+    const char *stops[3] = AVIARY_CHAT_STOP_STRINGS;
     size_t n_stops = 0;
     if (g->chat) {
-        stops[n_stops++] = "\n\n";
-        stops[n_stops++] = "\nUser:";
+        aviary_chat_sampler_setup(g->tok, &chat_tokens, &sp);
+        n_stops = 2;
+    } else if (aviary_tokenizer_has_end_token(g->tok)) {
+        sp.stop_tokens = &g->end_token;
+        sp.n_stop_tokens = 1;
     }
     if (g->stop) stops[n_stops++] = g->stop;
     aviary_state *s = NULL;

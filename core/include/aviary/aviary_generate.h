@@ -32,6 +32,21 @@ AVIARY_API aviary_status aviary_tokenizer_for_model(const aviary_model *m, const
  * 0 is the NUL byte. */
 AVIARY_API bool aviary_tokenizer_has_end_token(const aviary_tokenizer *t);
 
+/* ChatRWKV's chat rules for tokenizer t, shared by `aviary chat` and the
+ * lm_generate plugin: with a vocabulary that has an end-of-text token (World)
+ * that token is banned and "，。：？！" (where each is one token) may not come
+ * twice in a row. aviary_chat_sampler_setup fills *ct and points p's
+ * ban_tokens / no_repeat_tokens into it (ct must live until
+ * aviary_sampler_create has copied them); other fields of p are kept. A turn
+ * is fed as "User: MESSAGE\n\nAssistant:" and the reply ends at one of
+ * AVIARY_CHAT_STOP_STRINGS. */
+typedef struct aviary_chat_tokens {
+    int32_t ban[1];
+    int32_t no_repeat[5];
+} aviary_chat_tokens;
+AVIARY_API void aviary_chat_sampler_setup(const aviary_tokenizer *t, aviary_chat_tokens *ct, aviary_sampler_params *p);
+#define AVIARY_CHAT_STOP_STRINGS {"\n\n", "\nUser:"}
+
 /* Receives generated text as it becomes final: valid UTF-8, never part of
  * a stop string. Return false to stop generating. */
 typedef bool (*aviary_text_fn)(void *user, const char *text, size_t len);
