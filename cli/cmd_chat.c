@@ -17,7 +17,10 @@ static void usage(FILE *f) {
                "  0.996, penalties reset each reply; with the World vocabulary end of text (token 0) is\n"
                "  banned and \"，。：？！\" never come twice in a row (ChatRWKV's AVOID_REPEAT).\n"
                "  Type \\n in a message for a line break.\n"
-               "  Commands: /reset (back to the initial state), /quit, /help.\n");
+               "  Commands: /reset (back to the initial state), /quit, /help.\n"
+               "  --system TEXT            fed once before the first turn (e.g. an example exchange; \\n\n"
+               "                           = line break; a blank line is added if it does not end with one);\n"
+               "                           /reset returns to the state after it\n");
     lm_usage_options(f);
 }
 
@@ -57,6 +60,7 @@ static bool ends_with_blank_line(const aviary_tokenizer *t, const aviary_generat
 int cli_cmd_chat(int argc, char **argv) {
     lm_opts o;
     lm_opts_init(&o, 500);
+    const char *system_text = NULL;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
@@ -68,6 +72,10 @@ int cli_cmd_chat(int argc, char **argv) {
         if (r < 0) {
             lm_opts_free(&o);
             return 1;
+        }
+        if (!r && !strcmp(a, "--system") && i + 1 < argc) {
+            system_text = argv[++i];
+            r = 1;
         }
         if (!r) {
             usage(stderr);
@@ -102,6 +110,28 @@ int cli_cmd_chat(int argc, char **argv) {
     aviary_chat_tokens chat_tokens;
     aviary_chat_sampler_setup(t, &chat_tokens, &o.sp);
     aviary_status st = aviary_sampler_create(&o.sp, V, &smp);
+    if (!st && system_text && *system_text) {
+        size_t n = strlen(system_text);
+        char *sys = malloc(n + 3);
+        int32_t *ids = NULL;
+        size_t n_ids = 0;
+        if (!sys) st = aviary_error(AVIARY_NOMEM, "out of memory");
+        if (!st) {
+            /* a typed "\\n" is a line break, as in messages */
+            size_t k = 0;
+            for (size_t r = 0; r < n; r++) {
+                bool esc = system_text[r] == '\\' && system_text[r + 1] == 'n';
+                sys[k++] = esc ? '\n' : system_text[r];
+                r += esc;
+            }
+            bool blank = k >= 2 && sys[k - 2] == '\n' && sys[k - 1] == '\n';
+            snprintf(sys + k, 3, "%s", blank ? "" : sys[k - 1] == '\n' ? "\n" : "\n\n");
+            st = aviary_tokenizer_encode(t, sys, strlen(sys), &ids, &n_ids);
+        }
+        if (!st) st = aviary_model_eval(m, s, ids, n_ids, NULL);
+        free(ids);
+        free(sys);
+    }
     if (!st) st = aviary_state_create(m, &initial);
     if (!st) st = aviary_state_copy(initial, s);
     logits = malloc((size_t)V * sizeof *logits);

@@ -8,12 +8,13 @@
 #include "lm_cli.h"
 
 static void usage(FILE *f) {
-    fprintf(f, "usage: aviary generate -m MODEL (-p PROMPT | --prompt-ids ID,ID,...) [options]\n"
+    fprintf(f, "usage: aviary generate -m MODEL (-p PROMPT | -f FILE | --prompt-ids ID,ID,...) [options]\n"
                "  Prints the text the model writes after PROMPT (not the prompt itself), then a newline.\n"
                "  Sampling follows ChatRWKV's PIPELINE (defaults: temperature 1, top-p 0.85,\n"
                "  presence/frequency penalty 0.2, decay 0.996). With the World vocabulary token 0\n"
                "  (end of text) ends the generation.\n"
                "  -p, --prompt TEXT        the prompt (UTF-8)\n"
+               "  -f, --prompt-file FILE   the prompt is FILE's content (- = standard input)\n"
                "  --prompt-ids LIST        the prompt as comma-separated token ids\n");
     lm_usage_options(f);
 }
@@ -50,7 +51,9 @@ static bool parse_ids(const char *s, int32_t vocab, int32_t **ids, size_t *n) {
 int cli_cmd_generate(int argc, char **argv) {
     lm_opts o;
     lm_opts_init(&o, 100);
-    const char *prompt = NULL, *prompt_ids = NULL;
+    const char *prompt = NULL, *prompt_ids = NULL, *prompt_file = NULL;
+    char *file_text = NULL;
+    size_t prompt_len = 0;
     int rc = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -67,18 +70,29 @@ int cli_cmd_generate(int argc, char **argv) {
         if (r) continue;
         if ((!strcmp(a, "-p") || !strcmp(a, "--prompt")) && i + 1 < argc) prompt = argv[++i];
         else if (!strcmp(a, "--prompt-ids") && i + 1 < argc) prompt_ids = argv[++i];
+        else if ((!strcmp(a, "-f") || !strcmp(a, "--prompt-file")) && i + 1 < argc) prompt_file = argv[++i];
         else {
             usage(stderr);
             lm_opts_free(&o);
             return cli_fail("generate: unknown or incomplete option '%s'", a);
         }
     }
-    if (!o.model || !prompt == !prompt_ids) {
+    if (!o.model || (prompt != NULL) + (prompt_ids != NULL) + (prompt_file != NULL) != 1) {
         usage(stderr);
         lm_opts_free(&o);
-        return cli_fail("generate: give -m MODEL and exactly one of -p PROMPT and --prompt-ids");
+        return cli_fail("generate: give -m MODEL and exactly one of -p PROMPT, -f FILE and --prompt-ids");
     }
-    if (prompt && !*prompt) {
+    if (prompt_file) {
+        if (!(file_text = lm_read_text_file("--prompt-file", prompt_file, &prompt_len))) {
+            lm_opts_free(&o);
+            return 1;
+        }
+        prompt = file_text;
+    } else if (prompt) {
+        prompt_len = strlen(prompt);
+    }
+    if (prompt && !prompt_len) {
+        free(file_text);
         lm_opts_free(&o);
         return cli_fail("generate: the prompt is empty");
     }
@@ -91,6 +105,7 @@ int cli_cmd_generate(int argc, char **argv) {
     size_t n_ids = 0;
     aviary_generation g = {0};
     if (lm_setup(&o, &m, &t, &s)) {
+        free(file_text);
         lm_opts_free(&o);
         return 1;
     }
@@ -102,7 +117,7 @@ int cli_cmd_generate(int argc, char **argv) {
             goto out;
         }
     } else {
-        st = aviary_tokenizer_encode(t, prompt, strlen(prompt), &ids, &n_ids);
+        st = aviary_tokenizer_encode(t, prompt, prompt_len, &ids, &n_ids);
     }
     int32_t end_token = 0;
     if (!st && aviary_tokenizer_has_end_token(t)) {
@@ -142,6 +157,7 @@ out:
     aviary_generation_free(&g);
     free(logits);
     free(ids);
+    free(file_text);
     aviary_sampler_free(smp);
     aviary_state_free(s);
     aviary_tokenizer_free(t);

@@ -1,5 +1,6 @@
 /* lm_cli.c - shared option parsing and model/tokenizer/state setup for
  * `aviary generate` and `aviary chat` (lm_cli.h). */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -156,6 +157,42 @@ int lm_setup(const lm_opts *o, aviary_model **m, aviary_tokenizer **t, aviary_st
         return rc;
     }
     return 0;
+}
+
+char *lm_read_text_file(const char *opt, const char *path, size_t *len) {
+    FILE *f = strcmp(path, "-") ? fopen(path, "rb") : stdin;
+    if (!f) {
+        cli_fail("%s: %s: cannot open: %s", opt, path, strerror(errno));
+        return NULL;
+    }
+    char *buf = NULL;
+    size_t n = 0, cap = 0;
+    for (;;) {
+        if (n + 4096 + 1 > cap) {
+            cap = cap ? 2 * cap : 65536;
+            char *nb = realloc(buf, cap);
+            if (!nb) {
+                free(buf);
+                if (f != stdin) fclose(f);
+                cli_fail("%s: %s: out of memory", opt, path);
+                return NULL;
+            }
+            buf = nb;
+        }
+        size_t got = fread(buf + n, 1, cap - n - 1, f);
+        n += got;
+        if (got == 0) break;
+    }
+    bool err = ferror(f);
+    if (f != stdin) fclose(f);
+    if (err) {
+        free(buf);
+        cli_fail("%s: %s: read error", opt, path);
+        return NULL;
+    }
+    buf[n] = '\0';
+    *len = n;
+    return buf;
 }
 
 bool lm_print_text(void *user, const char *text, size_t len) {

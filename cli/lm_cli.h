@@ -31,6 +31,9 @@ void lm_usage_options(FILE *f);
 /* Load the model, pick its tokenizer, create a state (loaded from
  * --state-in if given). Returns 0 or prints the error and returns 1. */
 int lm_setup(const lm_opts *o, aviary_model **m, aviary_tokenizer **t, aviary_state **s);
+/* Read a whole file ("-" = stdin) into a NUL-terminated malloc'd buffer.
+ * Prints the error and returns NULL on failure; *len gets the byte count. */
+char *lm_read_text_file(const char *opt, const char *path, size_t *len);
 /* Write the generated text to stdout as it comes (an aviary_text_fn). */
 bool lm_print_text(void *user, const char *text, size_t len);
 

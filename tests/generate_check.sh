@@ -54,4 +54,16 @@ want=$("$A" generate -m "$M" --prompt-ids "$t1,$(commas "$r1"),$t2" -n 6 $g)
 [ "$r2" = "$want" ] || fail "chat turn 2: '$r2', generate over the whole conversation: '$want'"
 [ "$r3" = "$r1" ] || fail "after /reset: '$r3', first reply: '$r1'"
 echo "ok   chat keeps the state between turns, /reset"
+
+# 4. chat --system is fed before the first turn and kept by /reset; a prompt
+#    file gives what -p gives
+printf 'hi\n/reset\nhi\n' | "$A" chat -m "$M" -n 4 $g --system "User: x\n\nAssistant: y" > "$T/sys"
+r1=$(sed -n 1p "$T/sys" | sed 's/^Assistant: //')
+r2=$(sed -n 4p "$T/sys" | sed 's/^Assistant: //')
+printf 'User: x\n\nAssistant: y\n\nUser: hi\n\nAssistant:' > "$T/prompt.txt"
+want=$("$A" generate -m "$M" -n 4 $g -f "$T/prompt.txt")
+want_p=$("$A" generate -m "$M" -n 4 $g -p "$(printf 'User: x\n\nAssistant: y\n\nUser: hi\n\nAssistant:')")
+[ -n "$r1" ] && [ "$r1" = "$want" ] && [ "$r2" = "$r1" ] || fail "chat --system: '$r1' / '$r2', generate: '$want'"
+[ "$want_p" = "$want" ] || fail "-p and -f differ: '$want_p' vs '$want'"
+echo "ok   chat --system, generate -f"
 echo "PASS"
