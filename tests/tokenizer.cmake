@@ -22,7 +22,8 @@ aviary_cli_test(generate_bf16_int8 generate -m ${AVIARY_FIXTURES}/lm-rwkv6/model
 # Clear one-line errors.
 set(_m ${AVIARY_FIXTURES}/lm-rwkv6/model.safetensors)
 aviary_cli_error_test(generate_error_missing_model "nope.safetensors" generate -m nope.safetensors -p hi)
-aviary_cli_error_test(generate_error_no_prompt "exactly one of -p PROMPT and --prompt-ids" generate -m ${_m})
+aviary_cli_error_test(generate_error_no_prompt "exactly one of -p PROMPT, -f FILE and --prompt-ids" generate -m ${_m})
+aviary_cli_error_test(generate_error_prompt_file "--prompt-file: nope.txt: cannot open" generate -m ${_m} -f nope.txt)
 aviary_cli_error_test(generate_error_bad_top_p "--top-p: expected a number from 0 to 1, got '1.5'"
                       generate -m ${_m} -p hi --top-p 1.5)
 aviary_cli_error_test(generate_error_bad_temperature "--temperature: expected a number" generate -m ${_m} -p hi --temperature x)
