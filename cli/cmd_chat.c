@@ -142,7 +142,8 @@ int cli_cmd_chat(int argc, char **argv) {
     }
     const bool tty = isatty(STDIN_FILENO);
     bool need_separator = false; /* the state does not end with "\n\n" */
-    aviary_generate_params gp = {(int)o.max_tokens, stops, 2 + o.n_stops, o.ids_out ? NULL : lm_print_text, NULL};
+    aviary_generate_params gp = {(int)o.max_tokens, stops, 2 + o.n_stops, o.ids_out ? NULL : lm_print_text, NULL,
+                                 false};
     for (;;) {
         if (tty) {
             fputs("User: ", stdout);

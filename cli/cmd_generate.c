@@ -11,7 +11,8 @@ static void usage(FILE *f) {
     fprintf(f, "usage: aviary generate -m MODEL (-p PROMPT | -f FILE | --prompt-ids ID,ID,...) [options]\n"
                "  Prints the text the model writes after PROMPT (not the prompt itself), then a newline.\n"
                "  Sampling follows ChatRWKV's PIPELINE (defaults: temperature 1, top-p 0.85,\n"
-               "  presence/frequency penalty 0.2, decay 0.996). With the World vocabulary token 0\n"
+               "  presence/frequency penalty 0.2, decay 0.996; space and digit tokens count 0 in the\n"
+               "  penalty table). With the World vocabulary token 0\n"
                "  (end of text) ends the generation.\n"
                "  -p, --prompt TEXT        the prompt (UTF-8)\n"
                "  -f, --prompt-file FILE   the prompt is FILE's content (- = standard input)\n"
@@ -132,7 +133,7 @@ int cli_cmd_generate(int argc, char **argv) {
         goto out;
     }
     aviary_generate_params gp = {(int)o.max_tokens, (const char *const *)o.stops, o.n_stops,
-                                 o.ids_out ? NULL : lm_print_text, NULL};
+                                 o.ids_out ? NULL : lm_print_text, NULL, true};
     double t0 = now();
     /* Prefill separately so the speeds can be told apart. */
     st = aviary_model_eval(m, s, ids, n_ids, logits);

@@ -69,7 +69,7 @@ int main(void) {
     CHECK(exp && aviary_tensor_numel(exp) == 16 * 256);
     float *rows = malloc(16 * 256 * sizeof *rows);
     if (exp && aviary_tensor_to_f32(exp, rows) == AVIARY_OK) {
-        aviary_generate_params gp = {1, NULL, 0, NULL, NULL};
+        aviary_generate_params gp = {1, NULL, 0, NULL, NULL, false};
         for (size_t n = 1; n <= 16; n++) {
             aviary_state_reset(s);
             aviary_generation g;
@@ -84,7 +84,7 @@ int main(void) {
     /* 2. a longer greedy run = argmax of an independent RNN replay */
     aviary_state_reset(s);
     aviary_generation g0;
-    aviary_generate_params gp = {24, NULL, 0, NULL, NULL};
+    aviary_generate_params gp = {24, NULL, 0, NULL, NULL, false};
     CHECK(aviary_generate(m, s, t, smp, fx_tokens, 16, logits, &gp, &g0) == AVIARY_OK);
     CHECK(g0.n_ids == 24 && g0.reason == AVIARY_STOP_MAX_TOKENS);
     aviary_state_reset(r);
@@ -123,7 +123,7 @@ int main(void) {
         const char *stops[2] = {"\x01\x02\x03 never", stop};
         const char *first = strstr(g0.text, stop);
         sink out = {.len = 0};
-        aviary_generate_params sp = {24, stops, 2, collect, &out};
+        aviary_generate_params sp = {24, stops, 2, collect, &out, false};
         aviary_state_reset(s);
         aviary_generation g;
         CHECK(aviary_generate(m, s, t, smp, fx_tokens, 16, logits, &sp, &g) == AVIARY_OK);
@@ -134,7 +134,7 @@ int main(void) {
         aviary_generation_free(&g);
         /* callback stop after the first piece */
         sink one = {.len = 0, .stop_after = 1};
-        aviary_generate_params cp = {24, NULL, 0, collect, &one};
+        aviary_generate_params cp = {24, NULL, 0, collect, &one, false};
         aviary_state_reset(s);
         CHECK(aviary_generate(m, s, t, smp, fx_tokens, 16, logits, &cp, &g) == AVIARY_OK);
         CHECK(g.reason == AVIARY_STOP_CALLBACK && one.calls == 1 && g.text_len == one.len);
@@ -160,6 +160,41 @@ int main(void) {
         aviary_sampler_free(stopper);
     }
     aviary_generation_free(&g0);
+
+    /* 5b. PIPELINE.generate weights: space/tab/digit tokens count 0, others 1 */
+    {
+        aviary_sampler_params wp = aviary_sampler_default_params();
+        wp.top_p = 1.0f;
+        wp.presence_penalty = wp.frequency_penalty = 0;
+        wp.penalty_decay = 1.0f;
+        wp.seed = 3;
+        aviary_sampler *ws = NULL;
+        CHECK(aviary_sampler_create(&wp, V, &ws) == AVIARY_OK);
+        aviary_generate_params pw = {300, NULL, 0, NULL, NULL, true};
+        aviary_generation g;
+        aviary_state_reset(s);
+        if (ws && aviary_generate(m, s, t, ws, fx_tokens, 16, logits, &pw, &g) == AVIARY_OK) {
+            int zero = 0, counted = 0;
+            for (size_t k = 0; k < g.n_ids; k++) {
+                int32_t id = g.ids[k];
+                bool blank = id == ' ' || id == '\t' || (id >= '0' && id <= '9');
+                size_t times = 0;
+                for (size_t j = 0; j < g.n_ids; j++) times += g.ids[j] == id;
+                if (blank) {
+                    CHECK(aviary_sampler_occurrence(ws, id) == 0.0f);
+                    zero++;
+                } else {
+                    CHECK(aviary_sampler_occurrence(ws, id) == (float)times);
+                    counted++;
+                }
+            }
+            CHECK(zero > 0 && counted > 0);
+            aviary_generation_free(&g);
+        } else {
+            failures++;
+        }
+        aviary_sampler_free(ws);
+    }
 
     /* 6. the World vocabulary does not fit a 256-token model */
     aviary_tokenizer *w = (aviary_tokenizer *)1;
@@ -202,7 +237,7 @@ int main(void) {
             aviary_sampler *wsm = NULL;
             CHECK(aviary_sampler_create(&wp, 65536, &wsm) == AVIARY_OK);
             aviary_generation g;
-            aviary_generate_params one = {5, NULL, 0, NULL, NULL};
+            aviary_generate_params one = {5, NULL, 0, NULL, NULL, false};
             if (wsm) {
                 CHECK(aviary_generate(wm, ws, wt, wsm, NULL, 0, wl, &one, &g) == AVIARY_OK);
                 CHECK(g.reason == AVIARY_STOP_TOKEN && g.stop_token == 0 && g.n_ids == 0);

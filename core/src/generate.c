@@ -68,6 +68,16 @@ void aviary_generation_free(aviary_generation *g) {
     memset(g, 0, sizeof *g);
 }
 
+/* ChatRWKV PIPELINE.generate: `ttt in ' \t0123456789'`, a substring test
+ * (the empty text of an id without bytes also counts 0, as '' in s is true). */
+static bool is_blank_or_digits(const uint8_t *b, size_t n) {
+    static const char ref[] = " \t0123456789";
+    if (n > sizeof ref - 1) return false;
+    for (size_t i = 0; i + n <= sizeof ref - 1; i++)
+        if (!memcmp(ref + i, b, n)) return true;
+    return false;
+}
+
 /* Growable text buffer. */
 typedef struct textbuf {
     char *p;
@@ -114,12 +124,12 @@ aviary_status aviary_generate(const aviary_model *m, aviary_state *s, const avia
             out->stop_token = tok;
             break;
         }
-        aviary_sampler_accept(smp, tok);
+        size_t blen = 0;
+        const uint8_t *bytes = aviary_tokenizer_token_bytes(t, tok, &blen);
+        aviary_sampler_accept_weight(smp, tok, p->pipeline_weights && is_blank_or_digits(bytes, blen) ? 0.0f : 1.0f);
         st = aviary_model_eval(m, s, &tok, 1, logits);
         if (st) break;
         ids[n_ids++] = tok;
-        size_t blen = 0;
-        const uint8_t *bytes = aviary_tokenizer_token_bytes(t, tok, &blen);
         st = tb_reserve(&txt, AVIARY_UTF8_STREAM_MAX_OUT(blen));
         if (st) break;
         if (blen) txt.len += aviary_utf8_stream_push(&u, bytes, blen, txt.p + txt.len);

@@ -155,7 +155,9 @@ bool aviary_sampler_is_stop(const aviary_sampler *s, int32_t token) {
     return false;
 }
 
-void aviary_sampler_accept(aviary_sampler *s, int32_t token) {
+void aviary_sampler_accept(aviary_sampler *s, int32_t token) { aviary_sampler_accept_weight(s, token, 1.0f); }
+
+void aviary_sampler_accept_weight(aviary_sampler *s, int32_t token, float weight) {
     for (size_t i = 0; i < s->n_seen; i++) s->occ[s->seen_list[i]] *= s->p.penalty_decay;
     s->last = token;
     if (token < 0 || token >= s->n_vocab) return;
@@ -163,7 +165,7 @@ void aviary_sampler_accept(aviary_sampler *s, int32_t token) {
         s->seen[token] = 1;
         s->seen_list[s->n_seen++] = token;
     }
-    s->occ[token] += 1.0f;
+    s->occ[token] += weight;
 }
 
 /* Sort order: higher probability first, then lower id. qsort has no context

@@ -147,7 +147,7 @@ static aviary_status run(void *inst, const aviary_value *in, aviary_value *out) 
     if (!st) st = aviary_tokenizer_encode(g->tok, prompt, strlen(prompt), &ids, &n_ids);
     if (!st) st = aviary_state_create(g->model, &s);
     if (!st) st = aviary_sampler_create(&sp, V, &smp);
-    aviary_generate_params gp = {g->max_tokens, stops, n_stops, NULL, NULL};
+    aviary_generate_params gp = {g->max_tokens, stops, n_stops, NULL, NULL, !g->chat};
     if (!st) st = aviary_generate(g->model, s, g->tok, smp, ids, n_ids, logits, &gp, &gen);
     if (!st) {
         /* The host frees outputs with free(): hand over the malloc'd text. */

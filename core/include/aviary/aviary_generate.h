@@ -57,6 +57,11 @@ typedef struct aviary_generate_params {
     size_t n_stop_strings;
     aviary_text_fn on_text;              /* may be NULL */
     void *user;                          /* passed to on_text */
+    /* ChatRWKV PIPELINE.generate's penalty weights: a token whose text is a
+     * substring of " \t0123456789" (a space, a digit, "12", ...) counts 0
+     * in the occurrence table instead of 1 (it still gets the presence
+     * penalty). false: every token counts 1 (API_DEMO_CHAT.py). */
+    bool pipeline_weights;
 } aviary_generate_params;
 
 typedef enum aviary_stop_reason {

@@ -76,6 +76,10 @@ AVIARY_API uint64_t aviary_sampler_seed(const aviary_sampler *s);
 AVIARY_API aviary_status aviary_sampler_sample(aviary_sampler *s, const float *logits, int32_t *token);
 /* Record that `token` was emitted (penalty bookkeeping, see above). */
 AVIARY_API void aviary_sampler_accept(aviary_sampler *s, int32_t token);
+/* Same with another weight than 1: the token still enters the occurrence
+ * table (so the presence penalty applies) but its count grows by `weight`
+ * (ChatRWKV's PIPELINE.generate uses 0 for whitespace and digit tokens). */
+AVIARY_API void aviary_sampler_accept_weight(aviary_sampler *s, int32_t token, float weight);
 /* Current occurrence weight of a token (0 if never seen). */
 AVIARY_API float aviary_sampler_occurrence(const aviary_sampler *s, int32_t token);
 /* True if token is one of params.stop_tokens. */
