@@ -45,16 +45,16 @@ static char *clean(char *s) {
     return s;
 }
 
-static bool ends_with_blank_line(const aviary_tokenizer *t, const aviary_generation *g) {
-    /* The last two bytes fed (looking back over a few tokens). */
-    char last[2] = {0, 0};
-    int have = 0;
-    for (size_t k = g->n_ids; k-- > 0 && have < 2;) {
+/* True if the bytes fed for the reply (g's ids) end with `tail`. */
+static bool reply_ends_with(const aviary_tokenizer *t, const aviary_generation *g, const char *tail) {
+    size_t want = strlen(tail), have = 0;
+    char last[16];
+    for (size_t k = g->n_ids; k-- > 0 && have < want;) {
         size_t len = 0;
         const uint8_t *b = aviary_tokenizer_token_bytes(t, g->ids[k], &len);
-        while (len-- > 0 && have < 2) last[1 - have++] = (char)b[len];
+        while (len-- > 0 && have < want) last[want - 1 - have++] = (char)b[len];
     }
-    return have == 2 && last[0] == '\n' && last[1] == '\n';
+    return have == want && !memcmp(last, tail, want);
 }
 
 int cli_cmd_chat(int argc, char **argv) {
@@ -141,7 +141,11 @@ int cli_cmd_chat(int argc, char **argv) {
         goto out;
     }
     const bool tty = isatty(STDIN_FILENO);
-    bool need_separator = false; /* the state does not end with "\n\n" */
+    /* What the state ends with decides how the next turn starts: after
+     * "\n\n" (a finished reply, or the start) with "User: ", after a reply
+     * cut at "\nUser:" (the model began the user's turn) with " ", after
+     * anything else (-n reached) with "\n\nUser: ". */
+    const char *turn_prefix = "User: ";
     aviary_generate_params gp = {(int)o.max_tokens, stops, 2 + o.n_stops, o.ids_out ? NULL : lm_print_text, NULL,
                                  false};
     for (;;) {
@@ -163,7 +167,7 @@ int cli_cmd_chat(int argc, char **argv) {
         }
         if (!strcmp(msg, "/reset")) {
             if ((st = aviary_state_copy(s, initial))) break;
-            need_separator = false;
+            turn_prefix = "User: ";
             puts("[conversation reset]");
             fflush(stdout);
             continue;
@@ -179,7 +183,7 @@ int cli_cmd_chat(int argc, char **argv) {
             break;
         }
         turn = nt;
-        snprintf(turn, need, "%sUser: %s\n\nAssistant:", need_separator ? "\n\n" : "", msg);
+        snprintf(turn, need, "%s%s\n\nAssistant:", turn_prefix, msg);
         int32_t *ids = NULL;
         size_t n_ids = 0;
         if ((st = aviary_tokenizer_encode(t, turn, strlen(turn), &ids, &n_ids))) break;
@@ -194,7 +198,7 @@ int cli_cmd_chat(int argc, char **argv) {
             for (size_t k = 0; k < g.n_ids; k++) printf(" %d", (int)g.ids[k]);
         fputs("\n\n", stdout);
         fflush(stdout);
-        need_separator = !ends_with_blank_line(t, &g);
+        turn_prefix = reply_ends_with(t, &g, "\n\n") ? "User: " : reply_ends_with(t, &g, "\nUser:") ? " " : "\n\nUser: ";
         aviary_generation_free(&g);
     }
     if (st) {
