@@ -140,6 +140,9 @@ int cli_cmd_chat(int argc, char **argv) {
         rc = cli_fail_status(st);
         goto out;
     }
+    if (o.verbose)
+        fprintf(stderr, "aviary: vocabulary of %d ids, seed %llu\n", (int)aviary_tokenizer_n_ids(t),
+                (unsigned long long)aviary_sampler_seed(smp));
     const bool tty = isatty(STDIN_FILENO);
     /* What the state ends with decides how the next turn starts: after
      * "\n\n" (a finished reply, or the start) with "User: ", after a reply
