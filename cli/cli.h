@@ -24,6 +24,7 @@ bool cli_parse_float(const char *opt, const char *s, double min, double max, dou
 int cli_cmd_inspect(int argc, char **argv);
 int cli_cmd_verify(int argc, char **argv);
 int cli_cmd_forecast(int argc, char **argv);
+int cli_cmd_tag(int argc, char **argv);
 int cli_cmd_run(int argc, char **argv);
 int cli_cmd_plugins(int argc, char **argv);
 int cli_cmd_bench(int argc, char **argv);

@@ -14,6 +14,7 @@ static const command commands[] = {
     {"inspect", cli_cmd_inspect, "list a checkpoint's tensors and the model it holds"},
     {"verify", cli_cmd_verify, "check aviary against a reference fixture folder"},
     {"run", cli_cmd_run, "run a JSON pipeline of plugin stages"},
+    {"tag", cli_cmd_tag, "tag audio files with AudioSet labels using an AudioRWKV pipeline"},
     {"plugins", cli_cmd_plugins, "list the plugins found (inputs, outputs, options) and files skipped"},
     {"forecast", cli_cmd_forecast, "forecast time series from a CSV file with an RWKV-TS pipeline"},
     {"bench", cli_cmd_bench, "measure prefill/generation speed and memory of an RWKV LM"},
