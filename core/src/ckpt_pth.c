@@ -705,7 +705,7 @@ static aviary_status add_tensor(pvm *m, aviary_checkpoint *ck, const char *name,
 
 /* Add every tensor of dict `d`, named prefix + key; nested dicts add
  * prefix + key + "." + their keys. */
-static aviary_status flatten(pvm *m, aviary_checkpoint *ck, uint32_t d, namebuf *nb, int depth) {
+static aviary_status flatten(pvm *m, aviary_checkpoint *ck, uint32_t d, namebuf *nb, int depth, bool strip) {
     if (depth > MAX_NEST)
         return aviary_error(AVIARY_FORMAT, "%s: data.pkl: dicts nested deeper than %d levels", m->what, MAX_NEST);
     pnode *dn = &m->nodes[d];
@@ -719,19 +719,35 @@ static aviary_status flatten(pvm *m, aviary_checkpoint *ck, uint32_t d, namebuf 
         if (kind != N_TENSOR && kind != N_DICT) continue;
         if (memchr(k->u.s, 0, k->n))
             return aviary_error(AVIARY_FORMAT, "%s: data.pkl: a tensor key contains a NUL byte", m->what);
-        if (!nb_set(nb, base, k->u.s, k->n, kind == N_DICT)) return nomem(m);
+        size_t skip = strip ? 7 : 0; /* "module." */
+        if (!nb_set(nb, base, k->u.s + skip, k->n - skip, kind == N_DICT)) return nomem(m);
         aviary_status s = kind == N_TENSOR ? add_tensor(m, ck, nb->s, &m->nodes[v->u.node])
-                                           : flatten(m, ck, v->u.node, nb, depth + 1);
+                                           : flatten(m, ck, v->u.node, nb, depth + 1, false);
         if (s != AVIARY_OK) return s;
     }
     nb->len = base;
     return AVIARY_OK;
 }
 
+/* True if every string key of dict d that holds a tensor or dict starts
+ * with `prefix` (a DataParallel state_dict: "module.x"), and there is one. */
+static bool all_prefixed(const pvm *m, const pnode *d, const char *prefix) {
+    size_t pl = strlen(prefix), hits = 0;
+    for (uint32_t i = 0; i + 1 < d->u.seq.n; i += 2) {
+        const pval *k = &d->u.seq.items[i], *v = &d->u.seq.items[i + 1];
+        if (k->kind != PV_STR || !(node_of(m, v, N_TENSOR) || node_of(m, v, N_DICT))) continue;
+        if (k->n <= pl || memcmp(k->u.s, prefix, pl)) return false;
+        hits++;
+    }
+    return hits > 0;
+}
+
 /* The pickled object must be a dict. A training checkpoint wraps the weights
  * ({"state_dict": sd, "optimizer": ...} or {"model": sd, ...}): while the
  * dict holds no tensor itself, descend into the first well-known wrapper key;
- * otherwise every nested dict is flattened with "outer.inner" names. */
+ * otherwise every nested dict is flattened with "outer.inner" names.
+ * DataParallel's "module." prefix is dropped when every key carries it
+ * (aviary_checkpoint_find() still finds "module.x"). */
 static aviary_status flatten_root(pvm *m, aviary_checkpoint *ck, const pval *root) {
     static const char *wrappers[] = {"state_dict", "model", "module", "model_state_dict", "params", "weights"};
     if (!node_of(m, root, N_DICT))
@@ -750,7 +766,7 @@ static aviary_status flatten_root(pvm *m, aviary_checkpoint *ck, const pval *roo
     }
     namebuf nb = {0};
     if (!nb_set(&nb, 0, "", 0, false)) return nomem(m);
-    aviary_status s = flatten(m, ck, d, &nb, 0);
+    aviary_status s = flatten(m, ck, d, &nb, 0, all_prefixed(m, &m->nodes[d], "module."));
     free(nb.s);
     return s;
 }
