@@ -51,3 +51,59 @@ foreach(_e IN LISTS _bad)
   aviary_cli_error_test(inspect_bad_${_name} "corpus/${_file}: .*${_re}" inspect corpus/${_file})
 endforeach()
 aviary_cli_error_test(inspect_missing_file "corpus/pth/no_such.pth: cannot open" inspect corpus/pth/no_such.pth)
+
+# `aviary inspect` names the family and its sizes. Expected values come from
+# each fixture's fixture.json config (n_layer/depth, n_embd/embed_dims,
+# n_head x head_size, vocab_size, dim_ffn/hidden_dim, LoRA dims, patch,
+# classes, grid) and one tensor row each from the reference shapes.
+set(_lm_v4 "RWKV-4 LM: layers 2, n_embd 128, vocab 256, ffn 512")
+set(_lm_v5 "RWKV-5 LM: layers 2, n_embd 128, heads 2 x 64, vocab 256, ffn 448")
+set(_lm_v6 "RWKV-6 LM: layers 2, n_embd 128, heads 2 x 64, vocab 256, ffn 448, lora mix 32 decay 64")
+set(_lm_v7 "RWKV-7 LM: layers 2, n_embd 128, heads 2 x 64, vocab 256, ffn 512, lora decay 32 aaa 64 mv 96 gate 128")
+set(_arwkv "A-RWKV 2025 \\(RWKV-7 blocks\\): layers 2, n_embd 128, heads 2 x 64, ffn 512, patch 16x16, tokens 496, classes 527")
+set(_audio24 "AudioRWKV 2024 \\(RWKV-6 blocks\\): layers 2, n_embd 128, heads 2 x 64, ffn 512, patch 8, n_mels 64, tokens 1000, classes 527")
+set(_ts "RWKV-TS .*: layers 2, n_embd 128, heads 2 x 64, ffn 384, patch 16, patches 42, pred_len 96")
+set(_vr4t "Vision-RWKV VRWKV \\(RWKV-4 blocks\\): layers 3, n_embd 96, ffn 384, patch 16, in_chans 3, pos tokens 49, classes 10, key_norm no, layer scale no")
+set(_vr4p "Vision-RWKV VRWKV \\(RWKV-4 blocks\\): layers 2, n_embd 64, ffn 256, patch 16, in_chans 3, pos tokens 16, classes 10, key_norm yes, layer scale yes")
+set(_vr6 "Vision-RWKV VRWKV6 \\(RWKV-6 blocks\\): layers 2, n_embd 128, heads 2 x 64, ffn 512, patch 16, in_chans 3, pos tokens 48, classes 10")
+set(_visual "VisualRWKV: LM RWKV-6: layers 2, n_embd 128, heads 2 x 64, vocab 65536, ffn 448, lora mix 32 decay 64. vision CLIP ViT: layers 2, width 64, patch 14, image 84, positions 37. proj 64 -> 128")
+# fixture dir | family regex | one tensor row regex (the A-RWKV safetensors
+# keeps DataParallel's "module." names; the .pth reader drops the prefix)
+set(_inspect
+  "lm-rwkv4|${_lm_v4}|emb.weight +f32 +\\[256, 128\\]"
+  "lm-rwkv5|${_lm_v5}|blocks.0.att.time_faaaa +f32 +\\[2, 64\\]"
+  "lm-rwkv6|${_lm_v6}|blocks.0.att.time_maa_w1 +f32 +\\[128, 160\\]"
+  "lm-rwkv6-bf16|${_lm_v6}|blocks.0.att.time_maa_w1 +bf16 +\\[128, 160\\]"
+  "lm-rwkv7|${_lm_v7}|blocks.1.att.v1 +f32 +\\[128, 96\\]"
+  "audio-arwkv2025|${_arwkv}|head.weight +f32 +\\[527, 128\\]"
+  "audio-rwkv2024|${_audio24}|sed_model.logmel_extractor.melW +f32 +\\[513, 64\\]"
+  "ts-rwkv-small|${_ts}|out_layer.weight +f32 +\\[96, 5376\\]"
+  "ts-rwkv-weather-trained|${_ts}|in_layer.weight +f32 +\\[128, 16\\]"
+  "vision-vrwkv4-t|${_vr4t}|backbone.pos_embed +f32 +\\[1, 49, 96\\]"
+  "vision-vrwkv4-postnorm|${_vr4p}|backbone.pos_embed +f32 +\\[1, 16, 64\\]"
+  "vision-vrwkv6|${_vr6}|backbone.pos_embed +f32 +\\[1, 48, 128\\]")
+foreach(_e IN LISTS _inspect)
+  string(REPLACE "|" ";" _f "${_e}")
+  list(GET _f 0 _dir)
+  list(GET _f 1 _fam)
+  list(GET _f 2 _row)
+  foreach(_file model.pth model.safetensors)
+    if(EXISTS "${AVIARY_FIXTURES}/${_dir}/${_file}")
+      aviary_cli_test(inspect_${_dir}_${_file} inspect fixtures/${_dir}/${_file}
+                      PASS_REGEX "family: ${_fam}.*\n(module\\.)?${_row} ")
+    endif()
+  endforeach()
+endforeach()
+aviary_cli_test(inspect_visual-rwkv6-tiny inspect fixtures/visual-rwkv6-tiny/model.pth
+                PASS_REGEX "family: ${_visual}.*\nproj.weight +bf16 +\\[128, 64\\]")
+aviary_cli_test(inspect_arwkv_bf16 inspect fixtures/audio-arwkv2025/model.bf16.pth
+                PASS_REGEX "family: ${_arwkv}.*\nhead.weight +bf16 +\\[527, 128\\] +134912")
+# Hugging Face names (tests/corpus/make_bad.py hf_names()).
+aviary_cli_test(inspect_hf_rwkv4 inspect corpus/safetensors/good_hf_rwkv4.safetensors
+                PASS_REGEX "family: RWKV-4 LM: layers 2, n_embd 64, vocab 100, ffn 256\n")
+aviary_cli_test(inspect_fla_rwkv7 inspect corpus/safetensors/good_fla_rwkv7.safetensors
+                PASS_REGEX "family: RWKV-7 LM: layers 2, n_embd 64, heads 1 x 64, vocab 100, ffn 256, lora decay 8 aaa 16 mv 24 gate 32\n")
+aviary_cli_test(inspect_unknown inspect corpus/safetensors/good_small.safetensors
+                PASS_REGEX "family: unknown.*\nw +f32 +\\[2\\] +8")
+aviary_cli_test(inspect_nested_pth inspect corpus/pth/good_nested.pth
+                PASS_REGEX "format: PyTorch zip, 6 tensors, 63 bytes\n.*\nh_t +f16 +\\[3, 2\\] +12")

@@ -332,6 +332,47 @@ def main():
         json.dumps({"weight_map": {"w": "../good_small.safetensors"}}).encode())
     put(os.path.join(ST, "bad_index_missing.safetensors.index.json"),
         json.dumps({"weight_map": {"w": "good_small.safetensors", "v": "good_small.safetensors"}}).encode())
+    hf_names()
+
+
+def st_zeros(path, shapes):
+    """A safetensors file of f32 zeros with the given {name: shape}."""
+    header, off = {}, 0
+    for name, shape in shapes.items():
+        n = 4
+        for d in shape:
+            n *= d
+        header[name] = {"dtype": "F32", "shape": shape, "data_offsets": [off, off + n]}
+        off += n
+    h = json.dumps(header).encode()
+    put(path, struct.pack("<Q", len(h)) + h + bytes(off))
+
+
+def hf_names():
+    """Language models under the Hugging Face names, for family recognition:
+    hf_rwkv4  RwkvForCausalLM layout: 2 layers, n_embd 64, vocab 100, ffn 256
+    fla_rwkv7 fla RWKV7ForCausalLM layout: 2 layers, n_embd 64, 1 head x 64,
+              vocab 100, ffn 256, LoRA decay 8 / aaa 16 / mv 24 / gate 32
+              (nn.Linear [out, in] LoRA matrices)."""
+    C, F, V = 64, 256, 100
+    hf = {"rwkv.embeddings.weight": [V, C]}
+    for i in range(2):
+        b = "rwkv.blocks.%d." % i
+        hf.update({b + "ln1.weight": [C], b + "ln2.weight": [C], b + "attention.time_first": [C],
+                   b + "attention.time_decay": [C], b + "attention.key.weight": [C, C],
+                   b + "feed_forward.key.weight": [F, C], b + "feed_forward.value.weight": [C, F]})
+    hf.update({"rwkv.blocks.0.pre_ln.weight": [C], "rwkv.ln_out.weight": [C], "head.weight": [V, C]})
+    st_zeros(os.path.join(ST, "good_hf_rwkv4.safetensors"), hf)
+    fla = {"model.embeddings.weight": [V, C]}
+    for i in range(2):
+        b = "model.layers.%d." % i
+        fla.update({b + "attn_norm.weight": [C], b + "ffn_norm.weight": [C], b + "attn.r_k": [1, 64],
+                    b + "attn.k_proj.weight": [C, C], b + "attn.w_lora.lora.0.weight": [8, C],
+                    b + "attn.a_lora.lora.0.weight": [16, C], b + "attn.v_lora.lora.0.weight": [24, C],
+                    b + "attn.g_lora.lora.0.weight": [32, C], b + "ffn.key.weight": [F, C],
+                    b + "ffn.value.weight": [C, F]})
+    fla.update({"model.norm.weight": [C], "lm_head.weight": [V, C]})
+    st_zeros(os.path.join(ST, "good_fla_rwkv7.safetensors"), fla)
 
 
 if __name__ == "__main__":

@@ -23,5 +23,6 @@
 #include "aviary_checkpoint.h"
 #include "aviary_linear.h"
 #include "aviary_model.h"
+#include "aviary_model_family.h"
 
 #endif /* AVIARY_H */
