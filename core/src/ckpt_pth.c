@@ -14,6 +14,8 @@
  * use; memory the parser allocates is proportional to data.pkl (itself
  * capped), never to a size a header claims; recursion is depth-limited. */
 #include <stdio.h>
+#include <sys/mman.h>
+#include <unistd.h>
 #include "checkpoint_internal.h"
 
 /* A state_dict pickle holds a few hundred bytes per tensor, so even models
@@ -291,6 +293,7 @@ static aviary_status push_node(pvm *m, int kind, uint32_t *idx) {
 
 static aviary_status seq_append(pvm *m, uint32_t node, const pval *v, size_t n) {
     pnode *nd = &m->nodes[node];
+    if (n == 0) return AVIARY_OK; /* items may still be NULL */
     size_t cap = nd->u.seq.cap;
     if ((size_t)nd->u.seq.n + n > UINT32_MAX) return bad(m, "container too large");
     if (!grow((void **)&nd->u.seq.items, &cap, (size_t)nd->u.seq.n + n, sizeof(pval))) return nomem(m);
@@ -773,10 +776,28 @@ static aviary_status flatten_root(pvm *m, aviary_checkpoint *ck, const pval *roo
 
 /* --------------------------------------------------------------- entry */
 
-aviary_status aviary__pth_parse(aviary_checkpoint *ck, const void *buf, size_t size, const char *what) {
+/* Opening touches every entry's local header (the data offset depends on
+ * the local extra field's length), one small read per tensor scattered
+ * through a file of many GB. On a mapped file, ask for all of them at once
+ * so the reads overlap instead of faulting in one by one. */
+static void prefetch_local_headers(const zip *z) {
+    const long pg = sysconf(_SC_PAGESIZE);
+    if (pg <= 0) return;
+    for (size_t i = 0; i < z->n; i++) {
+        uint64_t lho = z->e[i].lho;
+        if (lho >= z->size) continue;
+        uintptr_t b = (uintptr_t)(z->base + lho) & ~((uintptr_t)pg - 1);
+        uintptr_t e = (uintptr_t)(z->base + lho) + 30 + z->e[i].nlen + 64;
+        if (e > (uintptr_t)(z->base + z->size)) e = (uintptr_t)(z->base + z->size);
+        (void)madvise((void *)b, e - b, MADV_WILLNEED);
+    }
+}
+
+static aviary_status pth_parse(aviary_checkpoint *ck, const void *buf, size_t size, const char *what, bool mapped) {
     zip z = {.base = buf, .size = size, .what = what};
     pvm m = {.z = &z, .what = what};
     aviary_status s = zip_open(&z);
+    if (s == AVIARY_OK && mapped) prefetch_local_headers(&z);
     /* Locate "<archive>/data.pkl" (one directory level). */
     const zentry *pk = NULL;
     for (size_t i = 0; s == AVIARY_OK && i < z.n && !pk; i++) {
@@ -824,10 +845,20 @@ aviary_status aviary__pth_parse(aviary_checkpoint *ck, const void *buf, size_t s
     return s;
 }
 
+aviary_status aviary__pth_parse(aviary_checkpoint *ck, const void *buf, size_t size, const char *what) {
+    return pth_parse(ck, buf, size, what, false);
+}
+
 aviary_status aviary__pth_read(aviary_checkpoint *ck, const char *path) {
     const void *base;
     size_t size;
     aviary_status s = aviary__ckpt_map(ck, path, &base, &size);
-    if (s != AVIARY_OK) return s;
-    return aviary__pth_parse(ck, base, size, path);
+    if (s != AVIARY_OK || size == 0) return s == AVIARY_OK ? aviary__pth_parse(ck, base, size, path) : s;
+    /* While parsing, fault in single pages only (no readahead around each
+     * local header), so opening leaves just the touched pages resident; then
+     * restore normal readahead for whoever reads the tensors. */
+    (void)madvise((void *)base, size, MADV_RANDOM);
+    s = pth_parse(ck, base, size, path, true);
+    (void)madvise((void *)base, size, MADV_NORMAL);
+    return s;
 }
