@@ -107,3 +107,13 @@ aviary_cli_test(inspect_unknown inspect corpus/safetensors/good_small.safetensor
                 PASS_REGEX "family: unknown.*\nw +f32 +\\[2\\] +8")
 aviary_cli_test(inspect_nested_pth inspect corpus/pth/good_nested.pth
                 PASS_REGEX "format: PyTorch zip, 6 tensors, 63 bytes\n.*\nh_t +f16 +\\[3, 2\\] +12")
+
+# The AudioRWKV fixtures through their .pth files: A-RWKV's DataParallel
+# "module." names (f32 and the bf16 twin) and AudioRWKV 2024's Lightning
+# wrapper {"state_dict": {"sed_model.*"}, "epoch", ...}.
+aviary_cli_test(verify_audio_arwkv2025_pth verify fixtures/audio-arwkv2025 --weights fixtures/audio-arwkv2025/model.pth
+                PASS_REGEX "8 checked, 0 failed: PASS")
+aviary_cli_test(verify_audio_arwkv2025_bf16_pth verify fixtures/audio-arwkv2025
+                --weights fixtures/audio-arwkv2025/model.bf16.pth PASS_REGEX "8 checked, 0 failed: PASS")
+aviary_cli_test(verify_audio_rwkv2024_pth verify fixtures/audio-rwkv2024 --weights fixtures/audio-rwkv2024/model.pth
+                PASS_REGEX "7 checked, 0 failed: PASS")

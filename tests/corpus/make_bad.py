@@ -11,6 +11,7 @@ writes tests/corpus/pth/*.pth and tests/corpus/safetensors/*.safetensors:
              good_zip64_full.pth   hand-written ZIP64: central directory
                                    entries with 0xFFFFFFFF sizes/offsets and
                                    ZIP64 extras, ZIP64 end record + locator
+  good_*.pkl  the good files' data.pkl alone (fuzz_pth seeds)
   bad_*    hostile or broken files; each must make `aviary inspect FILE`
            fail with one clear message (tests/loaders.cmake lists them).
 The files double as the fuzzers' seed corpora (fuzz_pth, fuzz_safetensors).
@@ -226,6 +227,10 @@ def main():
     wrapped = {"epoch": 3, "optimizer": {"lr": 0.25},
                "state_dict": collections.OrderedDict(("module." + k, v) for k, v in gs.items())}
     write_zip(os.path.join(PTH, "good_nested.pth"), zip_entries(wrapped, archive="checkpoint"))
+    # Raw pickles: fuzz_pth wraps non-zip inputs as data.pkl beside storages 0..7.
+    put(os.path.join(PTH, "good_small.pkl"), dumps(gs))
+    put(os.path.join(PTH, "good_proto4.pkl"), dumps(gs, protocol=4))
+    put(os.path.join(PTH, "good_nested.pkl"), dumps(wrapped))
     # The generator's own cross-check: python's zipfile must read the ZIP64 files.
     for f in ("good_zip64_local.pth", "good_zip64_full.pth"):
         with zipfile.ZipFile(os.path.join(PTH, f)) as z:
