@@ -23,7 +23,7 @@ int cli_cmd_inspect(int argc, char **argv) {
         aviary_checkpoint_close(ck);
         return cli_fail_status(s);
     }
-    static const char *formats[] = {"PyTorch zip", "safetensors", "sharded safetensors"};
+    static const char *formats[] = {"PyTorch zip", "safetensors", "sharded (several files)"};
     aviary_checkpoint_format fmt = aviary_checkpoint_get_format(ck);
     printf("file: %s\nformat: %s, %zu tensors, %llu bytes\nfamily: %s\n", argv[1],
            (unsigned)fmt < 3 ? formats[fmt] : "?", aviary_checkpoint_count(ck),

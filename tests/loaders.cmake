@@ -117,3 +117,13 @@ aviary_cli_test(verify_audio_arwkv2025_bf16_pth verify fixtures/audio-arwkv2025
                 --weights fixtures/audio-arwkv2025/model.bf16.pth PASS_REGEX "8 checked, 0 failed: PASS")
 aviary_cli_test(verify_audio_rwkv2024_pth verify fixtures/audio-rwkv2024 --weights fixtures/audio-rwkv2024/model.pth
                 PASS_REGEX "7 checked, 0 failed: PASS")
+
+# Sharded sets (make_bad.py shards()): any one shard or the index gives the whole set.
+foreach(_s safetensors/good_shard-00002-of-00002.safetensors safetensors/good_shard.safetensors.index.json
+           pth/good_shard-00001-of-00002.bin pth/good_shard.bin.index.json)
+  string(MAKE_C_IDENTIFIER "${_s}" _id)
+  aviary_cli_test(inspect_shards_${_id} inspect corpus/${_s}
+                  PASS_REGEX "format: sharded \\(several files\\), 2 tensors, 12 bytes\n.*\na +f32 +\\[2\\] +8\nb +f32 +\\[1\\] +4")
+endforeach()
+aviary_cli_error_test(inspect_bad_shard_missing "bad_shard-00002-of-00002.safetensors: cannot open"
+                      inspect corpus/safetensors/bad_shard-00001-of-00002.safetensors)

@@ -3,7 +3,8 @@
  *    for bit (same keys, dtypes, shapes and element bytes, strides honoured);
  *  - the hand-made files of tests/corpus/pth (tests/corpus/make_bad.py):
  *    values, strided/offset views, every storage dtype, nested wrappers and
- *    the "module." prefix, pickle protocol 4, both ZIP64 variants;
+ *    the "module." prefix, pickle protocol 4, both ZIP64 variants, sharded
+ *    sets (safetensors and torch zip shards, by index or by one shard);
  *  - robustness: every truncation and many single-byte corruptions of a
  *    valid .pth and .safetensors parse to OK or a clean error, never a crash
  *    (run under ASan in the sanitizer build). */
@@ -210,6 +211,22 @@ static void test_corpus_good(void) {
     check_good_state("corpus/pth/good_nested.pth");
 }
 
+/* make_bad.py shards(): a = [1, 2] in shard 1, b = [3] in shard 2. */
+static void test_shards(void) {
+    static const char *paths[] = {"corpus/safetensors/good_shard-00001-of-00002.safetensors",
+                                  "corpus/safetensors/good_shard.safetensors.index.json",
+                                  "corpus/pth/good_shard-00002-of-00002.bin", "corpus/pth/good_shard.bin.index.json"};
+    for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++) {
+        aviary_checkpoint *ck = open_ok(paths[i]);
+        if (!ck) continue;
+        CHECK(aviary_checkpoint_get_format(ck) == AVIARY_CKPT_SHARDED);
+        const aviary_tensor *a = aviary_checkpoint_find(ck, "a"), *b = aviary_checkpoint_find(ck, "b");
+        CHECK(aviary_checkpoint_count(ck) == 2 && a && b);
+        if (a && b) CHECK(f32_at(a, 0) == 1.0f && f32_at(a, 1) == 2.0f && f32_at(b, 0) == 3.0f);
+        aviary_checkpoint_close(ck);
+    }
+}
+
 static unsigned char *slurp(const char *path, size_t *n) {
     FILE *f = fopen(path, "rb");
     if (!f) return NULL;
@@ -267,6 +284,7 @@ int main(void) {
     test_fixtures();
     test_bf16_twin();
     test_corpus_good();
+    test_shards();
     robustness("corpus/pth/good_small.pth", aviary__pth_parse);
     robustness("corpus/pth/good_zip64_full.pth", aviary__pth_parse);
     robustness("corpus/pth/good_proto4.pth", aviary__pth_parse);

@@ -177,7 +177,11 @@ aviary_status aviary_checkpoint_open(const char *path, aviary_checkpoint **out) 
     size_t got = fread(head, 1, sizeof head, f);
     fclose(f);
     aviary_status s;
-    if (got >= 2 && head[0] == 'P' && head[1] == 'K') {
+    bool is_set = false;
+    if (((got >= 2 && head[0] == 'P' && head[1] == 'K') || (got >= 9 && head[8] == '{')) &&
+        ((s = aviary__ckpt_read_shard_set(ck, path, &is_set)) != AVIARY_OK || is_set)) {
+        ck->format = AVIARY_CKPT_SHARDED; /* one shard named: the whole set */
+    } else if (got >= 2 && head[0] == 'P' && head[1] == 'K') {
         ck->format = AVIARY_CKPT_PTH;
         s = aviary__pth_read(ck, path);
     } else if (has_suffix(path, ".json")) {

@@ -338,6 +338,7 @@ def main():
     put(os.path.join(ST, "bad_index_missing.safetensors.index.json"),
         json.dumps({"weight_map": {"w": "good_small.safetensors", "v": "good_small.safetensors"}}).encode())
     hf_names()
+    shards()
 
 
 def st_zeros(path, shapes):
@@ -378,6 +379,32 @@ def hf_names():
                     b + "ffn.value.weight": [C, F]})
     fla.update({"model.norm.weight": [C], "lm_head.weight": [V, C]})
     st_zeros(os.path.join(ST, "good_fla_rwkv7.safetensors"), fla)
+
+
+def shards():
+    """Two-shard sets: good_shard-0000K-of-00002 as safetensors (+ index) and
+    as torch zips (.bin + index): "a" f32 [2] = 1, 2 in shard 1, "b" f32 [1]
+    = 3 in shard 2. bad_shard-00001-of-00002.safetensors lacks its shard 2."""
+    parts = [{"a": [1.0, 2.0]}, {"b": [3.0]}]
+    wm_st, wm_bin = {}, {}
+    for k, part in enumerate(parts, 1):
+        stname = "good_shard-%05d-of-00002.safetensors" % k
+        binname = "good_shard-%05d-of-00002.bin" % k
+        header, data = {}, b""
+        sd = collections.OrderedDict()
+        for i, (name, vals) in enumerate(part.items()):
+            raw = pack("FloatStorage", vals)
+            header[name] = {"dtype": "F32", "shape": [len(vals)], "data_offsets": [len(data), len(data) + len(raw)]}
+            data += raw
+            sd[name] = Tensor(Storage("FloatStorage", str(i), raw), 0, [len(vals)], [1])
+            wm_st[name], wm_bin[name] = stname, binname
+        h = json.dumps(header).encode()
+        put(os.path.join(ST, stname), struct.pack("<Q", len(h)) + h + data)
+        write_zip(os.path.join(PTH, binname), zip_entries(sd, archive="pytorch_model"))
+        if k == 1:
+            put(os.path.join(ST, "bad_shard-00001-of-00002.safetensors"), struct.pack("<Q", len(h)) + h + data)
+    put(os.path.join(ST, "good_shard.safetensors.index.json"), json.dumps({"weight_map": wm_st}).encode())
+    put(os.path.join(PTH, "good_shard.bin.index.json"), json.dumps({"weight_map": wm_bin}).encode())
 
 
 if __name__ == "__main__":
