@@ -4,7 +4,8 @@
  * wrapped in a valid stored zip together with storages archive/data/0..7
  * (256 bytes each), so mutations reach the pickle machine directly.
  * After a successful parse, the first and last byte of every tensor view is
- * read, so a view reaching outside the input is caught by ASan. Any outcome
+ * read, so a view reaching outside the input is caught by ASan, and the
+ * model family is recognised from the names and shapes. Any outcome
  * other than AVIARY_OK or a clean error (crash, leak, UB) is a bug.
  * Seed corpus: tests/corpus/pth/ (*.pth files and raw *.pkl pickles). */
 #include <stdint.h>
@@ -12,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "checkpoint_internal.h"
+#include "aviary/aviary_model_family.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -95,6 +97,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
             (void)aviary_checkpoint_find(ck, t->name);
         }
         (void)sum;
+        aviary_family_info fam; /* family recognition sees hostile names/shapes too */
+        (void)aviary_family_detect(ck, &fam);
     }
     aviary_checkpoint_close(ck);
     free(owned);

@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include "checkpoint_internal.h"
+#include "aviary/aviary_model_family.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -26,6 +27,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
             (void)aviary_checkpoint_find(ck, t->name);
         }
         (void)sum;
+        aviary_family_info fam; /* family recognition sees hostile names/shapes too */
+        (void)aviary_family_detect(ck, &fam);
     }
     aviary_checkpoint_close(ck);
     return 0;

@@ -100,9 +100,9 @@ aviary_cli_test(inspect_arwkv_bf16 inspect fixtures/audio-arwkv2025/model.bf16.p
                 PASS_REGEX "family: ${_arwkv}.*\nhead.weight +bf16 +\\[527, 128\\] +134912")
 # Hugging Face names (tests/corpus/make_bad.py hf_names()).
 aviary_cli_test(inspect_hf_rwkv4 inspect corpus/safetensors/good_hf_rwkv4.safetensors
-                PASS_REGEX "family: RWKV-4 LM: layers 2, n_embd 64, vocab 100, ffn 256\n")
+                PASS_REGEX "family: RWKV-4 LM: layers 2, n_embd 64, vocab 16, ffn 64\n")
 aviary_cli_test(inspect_fla_rwkv7 inspect corpus/safetensors/good_fla_rwkv7.safetensors
-                PASS_REGEX "family: RWKV-7 LM: layers 2, n_embd 64, heads 1 x 64, vocab 100, ffn 256, lora decay 8 aaa 16 mv 24 gate 32\n")
+                PASS_REGEX "family: RWKV-7 LM: layers 2, n_embd 64, heads 1 x 64, vocab 16, ffn 64, lora decay 8 aaa 16 mv 24 gate 32\n")
 aviary_cli_test(inspect_unknown inspect corpus/safetensors/good_small.safetensors
                 PASS_REGEX "family: unknown.*\nw +f32 +\\[2\\] +8")
 aviary_cli_test(inspect_nested_pth inspect corpus/pth/good_nested.pth

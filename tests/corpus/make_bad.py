@@ -342,13 +342,13 @@ def main():
 
 
 def st_zeros(path, shapes):
-    """A safetensors file of f32 zeros with the given {name: shape}."""
+    """A safetensors file of bf16 zeros with the given {name: shape}."""
     header, off = {}, 0
     for name, shape in shapes.items():
-        n = 4
+        n = 2
         for d in shape:
             n *= d
-        header[name] = {"dtype": "F32", "shape": shape, "data_offsets": [off, off + n]}
+        header[name] = {"dtype": "BF16", "shape": shape, "data_offsets": [off, off + n]}
         off += n
     h = json.dumps(header).encode()
     put(path, struct.pack("<Q", len(h)) + h + bytes(off))
@@ -356,11 +356,11 @@ def st_zeros(path, shapes):
 
 def hf_names():
     """Language models under the Hugging Face names, for family recognition:
-    hf_rwkv4  RwkvForCausalLM layout: 2 layers, n_embd 64, vocab 100, ffn 256
+    hf_rwkv4  RwkvForCausalLM layout: 2 layers, n_embd 64, vocab 16, ffn 64
     fla_rwkv7 fla RWKV7ForCausalLM layout: 2 layers, n_embd 64, 1 head x 64,
-              vocab 100, ffn 256, LoRA decay 8 / aaa 16 / mv 24 / gate 32
+              vocab 16, ffn 64, LoRA decay 8 / aaa 16 / mv 24 / gate 32
               (nn.Linear [out, in] LoRA matrices)."""
-    C, F, V = 64, 256, 100
+    C, F, V = 64, 64, 16  # small: the files are also fuzz seeds
     hf = {"rwkv.embeddings.weight": [V, C]}
     for i in range(2):
         b = "rwkv.blocks.%d." % i
