@@ -369,11 +369,13 @@ typedef struct stream_in {
     double idle;
     int rate, channels;
     int bytes;            /* per sample: 1 (u8, WAV only), 2 (s16le) or 4 (f32le) */
+    uint64_t left;        /* bytes of samples still to come (a WAV data chunk's size), or UINT64_MAX */
 } stream_in;
 
 /* Read up to n bytes, following a growing file; returns bytes read (0 at
  * the end of the stream). */
 static size_t sread(stream_in *si, void *buf, size_t n) {
+    if (n > si->left) n = (size_t)si->left;
     size_t got = 0;
     double waited = 0;
     while (got < n) {
@@ -389,6 +391,7 @@ static size_t sread(stream_in *si, void *buf, size_t n) {
         waited += 0.1;
         if (got) break; /* hand over what arrived; the caller asks again */
     }
+    if (si->left != UINT64_MAX) si->left -= got;
     return got;
 }
 
@@ -415,7 +418,11 @@ static int read_wav_header(stream_in *si, const char *name, const unsigned char 
     for (;;) {
         if (sread_full(si, h, 8) != 8) return cli_fail("%s: WAV stream ends before its data chunk", name);
         uint32_t size = le32(h + 4);
-        if (!memcmp(h, "data", 4)) break;
+        if (!memcmp(h, "data", 4)) {
+            /* a file still being written often has 0 or 0xFFFFFFFF here: read to the end then */
+            if (size != 0 && size != 0xFFFFFFFFu) si->left = size;
+            break;
+        }
         if (!memcmp(h, "fmt ", 4)) {
             unsigned char f[40];
             if (size < 16 || size > sizeof f || sread_full(si, f, size) != size)
@@ -448,7 +455,7 @@ static int read_wav_header(stream_in *si, const char *name, const unsigned char 
 
 static int tag_stream(tagger *t, const tag_opts *o) {
     const char *name = o->files[0];
-    stream_in si = {NULL, false, o->idle, (int)o->rate, (int)o->channels, 2};
+    stream_in si = {NULL, false, o->idle, (int)o->rate, (int)o->channels, 2, UINT64_MAX};
     if (o->format && !strcmp(o->format, "f32le")) si.bytes = 4;
     else if (o->format && strcmp(o->format, "s16le"))
         return cli_fail("tag: --format: expected s16le or f32le, got '%s'", o->format);

@@ -16,6 +16,7 @@ static const family families[] = {
     {"rwkv-ts", verify_rwkv_ts},
     {"audio-rwkv", verify_audio_rwkv},
     {"rwkv-lm", verify_rwkv_lm},
+    {"tokenizer", verify_tokenizer},
     {"vision-rwkv", verify_vision_rwkv},
 };
 
@@ -135,7 +136,7 @@ static void usage(FILE *f) {
             "  Runs the reference case in FIXTURE_DIR (fixture.json + expected.safetensors)\n"
             "  and prints, per expected tensor, the largest absolute and relative error.\n"
             "  Exits 0 only if every tensor is within its tolerance.\n"
-            "  --weights FILE  weights file to use instead of the fixture's default\n"
+            "  --weights FILE  weights (tokenizer: vocabulary) file instead of the fixture's default\n"
             "  --mode MODE     family-specific subset (rwkv-lm: rnn, seq or all)\n");
 }
 
@@ -179,8 +180,9 @@ int cli_cmd_verify(int argc, char **argv) {
     for (size_t i = 0; i < sizeof families / sizeof families[0]; i++)
         if (families[i].name && !strcmp(families[i].name, fam->valuestring)) f = &families[i];
     if (!f) {
-        cJSON_Delete(fx);
-        return cli_fail("%s: family '%s' is not supported by this build", v.dir, fam->valuestring);
+        int rc = cli_fail("%s: family '%s' is not supported by this build", v.dir, fam->valuestring);
+        cJSON_Delete(fx); /* after the message: it prints fam's string */
+        return rc;
     }
     FILE *probe = fopen(verify_path(&v, "expected.safetensors", path, sizeof path), "rb");
     if (probe) {

@@ -386,7 +386,9 @@ static void load_2025(loader *L, int n_mels) {
     y->v##2 = mklin(L, y->d, C, true, -1, "blocks.%d.att." #v "2", bias, l);
         LORA(w, dw, "blocks.%d.att.w0")
         LORA(a, da, "blocks.%d.att.a0")
-        LORA(v, dv, "blocks.%d.att.v0")
+        if (l > 0 || find(L, "blocks.0.att.v1")) { /* layer 0 keeps v_first: its value LoRA is unused */
+            LORA(v, dv, "blocks.%d.att.v0")
+        }
         LORA(g, dg, NULL)
 #undef LORA
         y->k_k = getv(L, C, 0, "blocks.%d.att.k_k", l);

@@ -52,6 +52,10 @@ AVIARY_INTERNAL bool aviary__ckpt_span(int ndim, const int64_t *shape, const int
 AVIARY_INTERNAL aviary_status aviary__safetensors_read(aviary_checkpoint *ck, const char *path);
 AVIARY_INTERNAL aviary_status aviary__safetensors_read_index(aviary_checkpoint *ck, const char *index_path);
 AVIARY_INTERNAL aviary_status aviary__pth_read(aviary_checkpoint *ck, const char *path);
+/* If path is one shard of a "<stem>-0000K-of-0000M.<ext>" set (M > 1), read
+ * every shard 1..M (each safetensors or torch zip) and set *is_set; else
+ * leave ck alone and clear *is_set. */
+AVIARY_INTERNAL aviary_status aviary__ckpt_read_shard_set(aviary_checkpoint *ck, const char *path, bool *is_set);
 
 /* Parse-only entry points for fuzzing: read a checkpoint from a memory
  * buffer (no file, no mmap); the buffer must outlive ck. */

@@ -93,7 +93,11 @@ aviary_status aviary__safetensors_parse(aviary_checkpoint *ck, const void *buf, 
             s = aviary_error(AVIARY_FORMAT, "%s: tensor '%s': bad data_offsets", what, e->string);
             break;
         }
-        if (!aviary__ckpt_span(ndim, shape, NULL, aviary_dtype_size(dt), &need) || need != end - begin) {
+        if (!aviary__ckpt_span(ndim, shape, NULL, aviary_dtype_size(dt), &need)) {
+            s = aviary_error(AVIARY_FORMAT, "%s: tensor '%s': shape is too large (byte size overflows)", what, e->string);
+            break;
+        }
+        if (need != end - begin) {
             s = aviary_error(AVIARY_FORMAT, "%s: tensor '%s': data_offsets span %llu bytes but shape needs %llu", what,
                              e->string, (unsigned long long)(end - begin), (unsigned long long)need);
             break;
@@ -115,6 +119,55 @@ aviary_status aviary__safetensors_read(aviary_checkpoint *ck, const char *path) 
     aviary_status s = aviary__ckpt_map(ck, path, &base, &size);
     if (s != AVIARY_OK) return s;
     return aviary__safetensors_parse(ck, base, size, path);
+}
+
+/* A shard named by an index: safetensors, or a torch.save zip
+ * (pytorch_model-0000N-of-0000M.bin sets use the same index format). */
+static aviary_status read_shard(aviary_checkpoint *ck, const char *path) {
+    unsigned char head[2] = {0};
+    FILE *f = fopen(path, "rb");
+    if (!f) return aviary_error(AVIARY_IO, "%s: cannot open: %s", path, strerror(errno));
+    size_t got = fread(head, 1, 2, f);
+    fclose(f);
+    if (got == 2 && head[0] == 'P' && head[1] == 'K') return aviary__pth_read(ck, path);
+    return aviary__safetensors_read(ck, path);
+}
+
+/* "<stem>-NNNNN-of-MMMMM.<ext>" (Hugging Face shard names): *k, *m and the
+ * offsets of the two numbers; false for any other name. */
+static bool shard_name(const char *path, int *k, int *m, size_t *kpos, size_t *width) {
+    const char *base = strrchr(path, '/');
+    base = base ? base + 1 : path;
+    const char *of = strstr(base, "-of-");
+    if (!of) return false;
+    const char *kb = of, *me = of + 4;
+    while (kb > base && kb[-1] >= '0' && kb[-1] <= '9') kb--;
+    while (*me >= '0' && *me <= '9') me++;
+    size_t kw = (size_t)(of - kb), mw = (size_t)(me - of - 4);
+    if (kb == base || kb[-1] != '-' || kw == 0 || kw != mw || kw > 6 || *me != '.') return false;
+    *k = atoi(kb);
+    *m = atoi(of + 4);
+    *kpos = (size_t)(kb - path);
+    *width = kw;
+    return *k >= 1 && *k <= *m;
+}
+
+aviary_status aviary__ckpt_read_shard_set(aviary_checkpoint *ck, const char *path, bool *is_set) {
+    int k, m;
+    size_t kpos, width;
+    *is_set = shard_name(path, &k, &m, &kpos, &width) && m > 1;
+    if (!*is_set) return AVIARY_OK;
+    char *p = strdup(path);
+    if (!p) return aviary_error(AVIARY_NOMEM, "%s: out of memory", path);
+    aviary_status s = AVIARY_OK;
+    for (int i = 1; i <= m && s == AVIARY_OK; i++) {
+        char num[8];
+        snprintf(num, sizeof num, "%0*d", (int)width, i);
+        memcpy(p + kpos, num, width);
+        s = read_shard(ck, p);
+    }
+    free(p);
+    return s;
 }
 
 aviary_status aviary__safetensors_read_index(aviary_checkpoint *ck, const char *index_path) {
@@ -150,7 +203,7 @@ aviary_status aviary__safetensors_read_index(aviary_checkpoint *ck, const char *
         }
         memcpy(shard, index_path, dirlen);
         strcpy(shard + dirlen, e->valuestring);
-        s = aviary__safetensors_read(ck, shard);
+        s = read_shard(ck, shard);
         free(shard);
     }
     /* Every key the index names must be present. */

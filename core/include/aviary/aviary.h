@@ -23,5 +23,9 @@
 #include "aviary_checkpoint.h"
 #include "aviary_linear.h"
 #include "aviary_model.h"
+#include "aviary_tokenizer.h"
+#include "aviary_sampler.h"
+#include "aviary_generate.h"
+#include "aviary_model_family.h"
 
 #endif /* AVIARY_H */

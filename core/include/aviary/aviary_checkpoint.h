@@ -7,7 +7,9 @@
  *     {"state_dict": {...}} or {"model": {...}} is flattened to its tensors.
  *   - safetensors, and a sharded safetensors set given by its
  *     *.safetensors.index.json (or any one shard of a
- *     model-0000N-of-0000M.safetensors set).
+ *     model-0000N-of-0000M.safetensors set). pytorch_model-0000N-of-0000M.bin
+ *     sets (torch zip shards) are read the same way, from their index or
+ *     any one shard.
  * Files are memory-mapped read-only: opening costs no more resident memory
  * than the tensors later touched. Every tensor is a zero-copy view
  * (owned == NULL) into the mapping, valid until aviary_checkpoint_close().
@@ -27,7 +29,7 @@ typedef struct aviary_checkpoint aviary_checkpoint;
 typedef enum aviary_checkpoint_format {
     AVIARY_CKPT_PTH = 0,          /* torch.save zip */
     AVIARY_CKPT_SAFETENSORS = 1,  /* one safetensors file */
-    AVIARY_CKPT_SHARDED = 2       /* several safetensors files + index */
+    AVIARY_CKPT_SHARDED = 2       /* several shard files (safetensors or torch zip) */
 } aviary_checkpoint_format;
 
 /* Open `path`. On failure returns AVIARY_IO / AVIARY_FORMAT / AVIARY_UNSUPPORTED
