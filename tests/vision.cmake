@@ -7,8 +7,7 @@ aviary_c_test(test_vision test_vision.c LABELS vision)
 aviary_cli_test(verify_vision_vrwkv4_t verify fixtures/vision-vrwkv4-t)
 aviary_cli_test(verify_vision_vrwkv4_postnorm verify fixtures/vision-vrwkv4-postnorm)
 aviary_cli_test(verify_vision_vrwkv6 verify fixtures/vision-vrwkv6)
-# The official torch.save checkpoints (model.pth): pass once the .pth reader
-# (loaders) is in; checked against the loaders branch.
+# The official torch.save checkpoints (model.pth), through the .pth reader.
 aviary_cli_test(verify_vision_vrwkv4_t_pth verify fixtures/vision-vrwkv4-t --weights fixtures/vision-vrwkv4-t/model.pth
                 PASS_REGEX "3 checked, 0 failed: PASS")
 aviary_cli_test(verify_vision_vrwkv4_postnorm_pth verify fixtures/vision-vrwkv4-postnorm
