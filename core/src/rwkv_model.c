@@ -1136,6 +1136,12 @@ aviary_status aviary_model_head(const aviary_model *m, const float *x, size_t n,
     return s;
 }
 
+aviary_status aviary_model_ln_out(const aviary_model *m, const float *x, size_t n, float *y) {
+    if (!m || (n && (!x || !y))) return aviary_error(AVIARY_INVALID_ARG, "aviary_model_ln_out: NULL argument");
+    aviary_layer_norm(x, n, (size_t)m->info.n_embd, m->lnout_w, m->lnout_b, LN_EPS, y);
+    return AVIARY_OK;
+}
+
 /* Run rows [T, C] of embeddings (raw, before ln0) through every layer; logits of the last row. */
 static aviary_status run_rows(const aviary_model *m, aviary_state *s, float *x, size_t T, float *logits) {
     for (int l = 0; l < m->info.n_layer; l++) {
