@@ -168,7 +168,7 @@ aviary_status aviary_checkpoint_open(const char *path, aviary_checkpoint **out) 
     if (!ck) return aviary_error(AVIARY_NOMEM, "%s: out of memory", path);
     /* Sniff the first bytes: a zip starts with "PK", safetensors with an
      * 8-byte little-endian header length followed by '{'. */
-    unsigned char head[9] = {0};
+    unsigned char head[263] = {0};
     FILE *f = fopen(path, "rb");
     if (!f) {
         aviary_checkpoint_close(ck);
@@ -183,10 +183,11 @@ aviary_status aviary_checkpoint_open(const char *path, aviary_checkpoint **out) 
     } else if (has_suffix(path, ".json")) {
         ck->format = AVIARY_CKPT_SHARDED;
         s = aviary__safetensors_read_index(ck, path);
-    } else if (got == 9 && head[8] == '{') {
+    } else if (got >= 9 && head[8] == '{') {
         ck->format = AVIARY_CKPT_SAFETENSORS;
         s = aviary__safetensors_read(ck, path);
-    } else if (got >= 2 && head[0] == 0x80) {
+    } else if ((got >= 2 && head[0] == 0x80) || (got == sizeof head && !memcmp(head + 257, "ustar", 5))) {
+        /* Pre-1.6 torch.save wrote a bare pickle stream or a tar archive. */
         s = aviary_error(AVIARY_UNSUPPORTED,
                          "%s: legacy (pre-1.6) PyTorch serialization; re-save it with a current torch.save", path);
     } else if (got == 0) {
