@@ -16,7 +16,11 @@ static const family families[] = {
     {"rwkv-ts", verify_rwkv_ts},
     {"audio-rwkv", verify_audio_rwkv},
     {"rwkv-lm", verify_rwkv_lm},
+<<<<<<< HEAD
     {"visual-rwkv", verify_visual_rwkv},
+=======
+    {"tokenizer", verify_tokenizer},
+>>>>>>> tokgen
 };
 
 static char *read_file(const char *path, size_t *len) {
@@ -135,7 +139,7 @@ static void usage(FILE *f) {
             "  Runs the reference case in FIXTURE_DIR (fixture.json + expected.safetensors)\n"
             "  and prints, per expected tensor, the largest absolute and relative error.\n"
             "  Exits 0 only if every tensor is within its tolerance.\n"
-            "  --weights FILE  weights file to use instead of the fixture's default\n"
+            "  --weights FILE  weights (tokenizer: vocabulary) file instead of the fixture's default\n"
             "  --mode MODE     family-specific subset (rwkv-lm: rnn, seq or all)\n");
 }
 

@@ -23,5 +23,7 @@
 #include "aviary_checkpoint.h"
 #include "aviary_linear.h"
 #include "aviary_model.h"
+#include "aviary_tokenizer.h"
+#include "aviary_sampler.h"
 
 #endif /* AVIARY_H */
