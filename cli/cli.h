@@ -27,5 +27,6 @@ int cli_cmd_forecast(int argc, char **argv);
 int cli_cmd_run(int argc, char **argv);
 int cli_cmd_plugins(int argc, char **argv);
 int cli_cmd_bench(int argc, char **argv);
+int cli_cmd_ask(int argc, char **argv);
 
 #endif

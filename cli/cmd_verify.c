@@ -16,11 +16,8 @@ static const family families[] = {
     {"rwkv-ts", verify_rwkv_ts},
     {"audio-rwkv", verify_audio_rwkv},
     {"rwkv-lm", verify_rwkv_lm},
-<<<<<<< HEAD
     {"visual-rwkv", verify_visual_rwkv},
-=======
     {"tokenizer", verify_tokenizer},
->>>>>>> tokgen
 };
 
 static char *read_file(const char *path, size_t *len) {

@@ -16,6 +16,7 @@ static const command commands[] = {
     {"run", cli_cmd_run, "run a JSON pipeline of plugin stages"},
     {"plugins", cli_cmd_plugins, "list the plugins found (inputs, outputs, options) and files skipped"},
     {"forecast", cli_cmd_forecast, "forecast time series from a CSV file with an RWKV-TS pipeline"},
+    {"ask", cli_cmd_ask, "answer a question about an image with a VisualRWKV pipeline"},
     {"bench", cli_cmd_bench, "measure prefill/generation speed and memory of an RWKV LM"},
 };
 
