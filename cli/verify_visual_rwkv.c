@@ -15,8 +15,39 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "aviary/aviary_tokenizer.h"
 #include "aviary/aviary_visual_rwkv.h"
 #include "verify.h"
+
+/* Build the prompt from inputs.question (layout from config.image_position)
+ * with the World tokenizer and compare the ids with inputs.tokens. */
+static void check_prompt_ids(verify_ctx *v, const int32_t *before, size_t nb, const int32_t *after, size_t na) {
+    const cJSON *in = cJSON_GetObjectItemCaseSensitive(v->fixture, "inputs");
+    const cJSON *q = cJSON_GetObjectItemCaseSensitive(in, "question");
+    const cJSON *pos = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(v->fixture, "config"),
+                                                        "image_position");
+    if (!cJSON_IsString(q)) return;
+    aviary_vrwkv_layout lay = AVIARY_VRWKV_SANDWICH;
+    aviary_tokenizer *tok = NULL;
+    char *sb = NULL, *sa = NULL, *sas = NULL;
+    int32_t *ib = NULL, *ia = NULL, *ias = NULL;
+    size_t kb = 0, ka = 0, kas = 0;
+    if ((cJSON_IsString(pos) && aviary_vrwkv_layout_parse(pos->valuestring, &lay)) ||
+        aviary_tokenizer_load_default(&tok) || aviary_vrwkv_prompt_text(q->valuestring, lay, &sb, &sa, &sas) ||
+        aviary_tokenizer_encode(tok, sb, strlen(sb), &ib, &kb) || aviary_tokenizer_encode(tok, sa, strlen(sa), &ia, &ka) ||
+        aviary_tokenizer_encode(tok, sas, strlen(sas), &ias, &kas)) {
+        verify_failf(v, "prompt ids: %s", aviary_errmsg());
+    } else {
+        bool ok = kb == nb && ka + kas == na && !memcmp(ib, before, nb * sizeof *ib) &&
+                  !memcmp(ia, after, ka * sizeof *ia) && !memcmp(ias, after + ka, kas * sizeof *ias);
+        printf("  %s prompt ids (question -> %s layout -> World tokenizer): %zu + image + %zu + %zu tokens\n",
+               ok ? "ok  " : "FAIL", lay == AVIARY_VRWKV_SANDWICH ? "sandwich" : "image-first", kb, ka, kas);
+        v->n_checked++;
+        if (!ok) v->n_failed++;
+    }
+    free(sb); free(sa); free(sas); free(ib); free(ia); free(ias);
+    aviary_tokenizer_free(tok);
+}
 
 static int get_int(const cJSON *o, const char *a, const char *b, int dflt) {
     const cJSON *x = cJSON_GetObjectItemCaseSensitive(o, a);
@@ -62,6 +93,7 @@ static int run(verify_ctx *v, aviary_vrwkv *vr, const float *pixels) {
     aviary_state *s = NULL;
     int rc = 1;
     if (!before || !after || !feat || !emb || !x || !blocks || !logits) goto out;
+    check_prompt_ids(v, before, nb, after, na);
     if (aviary_state_create(m, &s)) {
         verify_failf(v, "state: %s", aviary_errmsg());
         goto out;
