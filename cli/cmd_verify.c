@@ -18,6 +18,7 @@ static const family families[] = {
     {"rwkv-lm", verify_rwkv_lm},
     {"visual-rwkv", verify_visual_rwkv},
     {"tokenizer", verify_tokenizer},
+    {"vision-rwkv", verify_vision_rwkv},
 };
 
 static char *read_file(const char *path, size_t *len) {

@@ -1,56 +1,65 @@
 /* audio_rwkv.c - AudioRWKV 2024 (VRWKV6) and A-RWKV 2025 (RWKV-7) encoders.
- * Norms and the causal WKV recurrences come from aviary_blocks.h (lm module);
- * the bidirectional passes here run them on the sequence and on its flip. */
+ * Norms come from aviary_blocks.h, the Q-shift, conv shift and bidirectional
+ * WKV passes from aviary_bidir.h, and every matrix product is an
+ * aviary_linear made once at load time (the model owns them). Small vectors
+ * (norm weights, mixes, decays) are owned f32 copies. */
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include "aviary/aviary_audio_rwkv.h"
+#include "aviary/aviary_bidir.h"
 #include "aviary/aviary_blocks.h"
+#include "aviary/aviary_linear.h"
 #include "internal.h"
 
 #define HS 64 /* head size of both designs (the reference kernels are built for 64) */
 
+typedef aviary_linear lin_t;
+
 typedef struct layer24 {
     float *ln0_w, *ln0_b; /* layer 0 only */
     float *ln1_w, *ln1_b, *ln2_w, *ln2_b;
-    float *maa_x, *maa[5];        /* order w, k, v, r, g (as time_maa_w2 is split) */
-    float *maa_w1, *maa_w2;       /* [C][5*D], [5][D][C] */
+    float *maa_x;
+    lin_t *maa1;                  /* tanh(xxx @ time_maa_w1): C -> 5*D */
+    lin_t *maa2[5];               /* time_maa_w2[s] + time_maa_{w,k,v,r,g} as bias: D -> C */
     int d_mix;
-    float *decay, *decay_w1, *decay_w2; /* [C], [C][Dd], [Dd][C] */
+    lin_t *decay1, *decay2;       /* time_decay_w1 (C -> Dd), time_decay_w2 + time_decay (Dd -> C) */
     int d_decay;
     float *faaaa;                 /* [H][64] */
-    float *Wr, *Wk, *Wv, *Wg, *Wo; /* transposed: [in][out] */
+    lin_t *Wr, *Wk, *Wv, *Wg, *Wo;
     float *lnx_w, *lnx_b;
     float *mix_k, *mix_r;
-    float *Fk, *Fr, *Fv;          /* [C][4C], [C][C], [4C][C] transposed */
+    lin_t *Fk, *Fr, *Fv;
 } layer24;
 
 typedef struct layer25 {
     float *ln1_w, *ln1_b, *ln2_w, *ln2_b;
     float *x_r, *x_w, *x_k, *x_v, *x_a, *x_g;
-    float *w0, *w1, *w2, *a0, *a1, *a2, *v0, *v1, *v2, *g1, *g2; /* LoRA [C][D], [D][C] */
+    lin_t *w1, *w2, *a1, *a2, *v1, *v2, *g1, *g2; /* LoRAs; w2/a2/v2 carry w0/a0/v0 as bias */
     int dw, da, dv, dg;
     float *k_k, *k_a, *r_k;       /* r_k [H][64] */
     float *gate;                  /* [H][64] */
     float *shift;                 /* [C][9] */
-    float *Wr, *Wk, *Wv, *Wo;     /* transposed */
+    lin_t *Wr, *Wk, *Wv, *Wo;
     float *lnx_w, *lnx_b;
     float *f_xk, *f_shift;        /* [C], [C][9] */
-    float *Fk, *Fkb, *Fv, *Fvb;   /* [C][4C] + [4C], [4C][C] + [C] */
+    lin_t *Fk, *Fv;               /* with their biases */
 } layer25;
 
 struct aviary_audio_rwkv {
     aviary_audio_rwkv_info info;
     float *bn_mean, *bn_var, *bn_w, *bn_b; /* 2024 */
-    float *patch_w, *patch_b;     /* [C][P*P], [C] */
+    lin_t *patch;                 /* the PxP stride-P conv as a linear over flattened patches: P*P -> C */
     float *pe_ln_w, *pe_ln_b;     /* 2024 */
     float *pos;                   /* [N][C] */
     layer24 *l24;
     layer25 *l25;
     float *norm_w, *norm_b;       /* 2024 classifier.norm / 2025 ln_out */
-    float *head_w, *head_b;       /* transposed [C][K]; bias 2024 only */
-    float **allocs;
+    lin_t *head;                  /* C -> K (bias 2024 only) */
+    float **allocs;               /* every owned vector, freed with the model */
     size_t n_allocs, cap_allocs;
+    lin_t **lins;                 /* every linear, freed with the model */
+    size_t n_lins, cap_lins;
 };
 
 /* ---- loading ------------------------------------------------------------- */
@@ -59,6 +68,7 @@ typedef struct loader {
     const aviary_checkpoint *ck;
     aviary_audio_rwkv *m;
     const char *prefix;
+    aviary_weight_type wt;
     aviary_status st;
 } loader;
 
@@ -149,6 +159,105 @@ static int count_layers(loader *L, const char *fmt) {
     }
 }
 
+
+/* A view of tensor t with the given 1-D or 2-D shape (same numel); t must be
+ * contiguous, as checkpoint tensors are. */
+static bool reshape_view(const aviary_tensor *t, int ndim, int64_t d0, int64_t d1, aviary_tensor *v) {
+    if (!aviary_tensor_is_contiguous(t) || aviary_tensor_numel(t) != (ndim == 1 ? d0 : d0 * d1)) return false;
+    *v = *t;
+    v->owned = NULL;
+    v->ndim = ndim;
+    v->shape[0] = d0;
+    if (ndim == 2) v->shape[1] = d1;
+    aviary_tensor_set_contiguous(v);
+    return true;
+}
+
+static bool keep_lin(loader *L, lin_t *l) {
+    aviary_audio_rwkv *m = L->m;
+    if (m->n_lins == m->cap_lins) {
+        size_t nc = m->cap_lins ? m->cap_lins * 2 : 64;
+        lin_t **p = realloc(m->lins, nc * sizeof *p);
+        if (!p) return false;
+        m->lins = p;
+        m->cap_lins = nc;
+    }
+    m->lins[m->n_lins++] = l;
+    return true;
+}
+
+/* A linear in -> out from weight `wname` (nn.Linear [out][in], or [in][out]
+ * when `tr`, or any contiguous tensor of out*in values such as a conv
+ * weight), with slice `slice` of a 3-D [S][in][out] weight when slice >= 0,
+ * and bias `bname` (any shape with `out` values) or none. Names are
+ * printf-formatted with the layer index `l`. Records the first error. */
+static lin_t *mklin(loader *L, int64_t in, int64_t out, bool tr, int slice, const char *wfmt, const char *bfmt,
+                    int l) {
+    if (L->st) return NULL;
+    char wn[128], bn[128];
+    snprintf(wn, sizeof wn, wfmt, l);
+    const char *path = aviary_checkpoint_path(L->ck);
+    const aviary_tensor *w = find(L, wn), *b = NULL;
+    if (!w) {
+        L->st = aviary_error(AVIARY_NOT_FOUND, "%s: AudioRWKV tensor '%s%s' is missing", path, L->prefix, wn);
+        return NULL;
+    }
+    if (bfmt) {
+        snprintf(bn, sizeof bn, bfmt, l);
+        if (!(b = find(L, bn))) {
+            L->st = aviary_error(AVIARY_NOT_FOUND, "%s: AudioRWKV tensor '%s%s' is missing", path, L->prefix, bn);
+            return NULL;
+        }
+    }
+    aviary_tensor wv, bv;
+    bool ok;
+    if (slice >= 0) {
+        ok = w->ndim == 3 && slice < w->shape[0] && w->shape[1] == in && w->shape[2] == out;
+        if (ok) {
+            wv = *w;
+            wv.owned = NULL;
+            wv.ndim = 2;
+            wv.shape[0] = in;
+            wv.shape[1] = out;
+            wv.strides[0] = w->strides[1];
+            wv.strides[1] = w->strides[2];
+            wv.data = (char *)w->data + (size_t)slice * (size_t)w->strides[0] * aviary_dtype_size(w->dtype);
+        }
+    } else {
+        ok = tr ? reshape_view(w, 2, in, out, &wv) : reshape_view(w, 2, out, in, &wv);
+    }
+    if (!ok) {
+        char shp[96];
+        L->st = aviary_error(AVIARY_SHAPE, "%s: '%s%s' has shape %s, expected %lld x %lld values", path, L->prefix,
+                             wn, aviary_tensor_shape_str(w, shp, sizeof shp), (long long)in, (long long)out);
+        return NULL;
+    }
+    if (b && !reshape_view(b, 1, out, 0, &bv)) {
+        char shp[96];
+        L->st = aviary_error(AVIARY_SHAPE, "%s: '%s%s' has shape %s, expected %lld values", path, L->prefix, bn,
+                             aviary_tensor_shape_str(b, shp, sizeof shp), (long long)out);
+        return NULL;
+    }
+    wv.name = w->name;
+    aviary_linear_params p = aviary_linear_default_params();
+    p.weights = L->wt;
+    p.transposed = tr || slice >= 0;
+    lin_t *lin = NULL;
+    aviary_status s = aviary_linear_create(&wv, b ? &bv : NULL, &p, &lin);
+    if (s) {
+        char msg[256];
+        snprintf(msg, sizeof msg, "%s", aviary_errmsg());
+        L->st = aviary_error(s, "%s: '%s%s': %s", path, L->prefix, wn, msg);
+        return NULL;
+    }
+    if (!keep_lin(L, lin)) {
+        aviary_linear_free(lin);
+        L->st = aviary_error(AVIARY_NOMEM, "%s: out of memory", path);
+        return NULL;
+    }
+    return lin;
+}
+
 static void load_2024(loader *L, int n_mels) {
     aviary_audio_rwkv *m = L->m;
     aviary_audio_rwkv_info *I = &m->info;
@@ -177,8 +286,7 @@ static void load_2024(loader *L, int n_mels) {
     m->bn_var = getv(L, bn, 0, "bn0.running_var");
     m->bn_w = getv(L, bn, 0, "bn0.weight");
     m->bn_b = getv(L, bn, 0, "bn0.bias");
-    m->patch_w = getv(L, (int64_t)C * P * P, 0, "patch_embed.0.weight");
-    m->patch_b = getv(L, C, 0, "patch_embed.0.bias");
+    m->patch = mklin(L, (int64_t)P * P, C, false, -1, "patch_embed.0.weight", "patch_embed.0.bias", 0);
     m->pe_ln_w = getv(L, C, 0, "patch_embed.2.weight");
     m->pe_ln_b = getv(L, C, 0, "patch_embed.2.bias");
     m->pos = getv(L, (int64_t)N * C, 0, "pos_embed");
@@ -199,35 +307,34 @@ static void load_2024(loader *L, int n_mels) {
         y->ln2_w = getv(L, C, 0, "layers.%d.ln2.weight", l);
         y->ln2_b = getv(L, C, 0, "layers.%d.ln2.bias", l);
         y->maa_x = getv(L, C, 0, "layers.%d.att.time_maa_x", l);
-        static const char *mn[5] = {"w", "k", "v", "r", "g"};
-        for (int i = 0; i < 5; i++) y->maa[i] = getv(L, C, 0, "layers.%d.att.time_maa_%s", l, mn[i]);
         snprintf(nm, sizeof nm, "layers.%d.att.time_maa_w2", l);
         y->d_mix = dim_of(L, nm, 1);
-        y->maa_w1 = getv(L, (int64_t)C * 5 * y->d_mix, 0, "layers.%d.att.time_maa_w1", l);
-        y->maa_w2 = getv(L, (int64_t)5 * y->d_mix * C, 0, "layers.%d.att.time_maa_w2", l);
+        const int D = y->d_mix;
+        y->maa1 = mklin(L, C, 5 * D, true, -1, "layers.%d.att.time_maa_w1", NULL, l);
+        static const char *mb[5] = {"layers.%d.att.time_maa_w", "layers.%d.att.time_maa_k", "layers.%d.att.time_maa_v",
+                                    "layers.%d.att.time_maa_r", "layers.%d.att.time_maa_g"};
+        for (int s = 0; s < 5; s++) y->maa2[s] = mklin(L, D, C, true, s, "layers.%d.att.time_maa_w2", mb[s], l);
         snprintf(nm, sizeof nm, "layers.%d.att.time_decay_w1", l);
         y->d_decay = dim_of(L, nm, 1);
-        y->decay = getv(L, C, 0, "layers.%d.att.time_decay", l);
-        y->decay_w1 = getv(L, (int64_t)C * y->d_decay, 0, "layers.%d.att.time_decay_w1", l);
-        y->decay_w2 = getv(L, (int64_t)y->d_decay * C, 0, "layers.%d.att.time_decay_w2", l);
+        y->decay1 = mklin(L, C, y->d_decay, true, -1, "layers.%d.att.time_decay_w1", NULL, l);
+        y->decay2 = mklin(L, y->d_decay, C, true, -1, "layers.%d.att.time_decay_w2", "layers.%d.att.time_decay", l);
         y->faaaa = getv(L, C, 0, "layers.%d.att.time_faaaa", l);
-        y->Wr = getv(L, (int64_t)C * C, C, "layers.%d.att.receptance.weight", l);
-        y->Wk = getv(L, (int64_t)C * C, C, "layers.%d.att.key.weight", l);
-        y->Wv = getv(L, (int64_t)C * C, C, "layers.%d.att.value.weight", l);
-        y->Wg = getv(L, (int64_t)C * C, C, "layers.%d.att.gate.weight", l);
-        y->Wo = getv(L, (int64_t)C * C, C, "layers.%d.att.output.weight", l);
+        y->Wr = mklin(L, C, C, false, -1, "layers.%d.att.receptance.weight", NULL, l);
+        y->Wk = mklin(L, C, C, false, -1, "layers.%d.att.key.weight", NULL, l);
+        y->Wv = mklin(L, C, C, false, -1, "layers.%d.att.value.weight", NULL, l);
+        y->Wg = mklin(L, C, C, false, -1, "layers.%d.att.gate.weight", NULL, l);
+        y->Wo = mklin(L, C, C, false, -1, "layers.%d.att.output.weight", NULL, l);
         y->lnx_w = getv(L, C, 0, "layers.%d.att.ln_x.weight", l);
         y->lnx_b = getv(L, C, 0, "layers.%d.att.ln_x.bias", l);
         y->mix_k = getv(L, C, 0, "layers.%d.ffn.spatial_mix_k", l);
         y->mix_r = getv(L, C, 0, "layers.%d.ffn.spatial_mix_r", l);
-        y->Fk = getv(L, (int64_t)4 * C * C, 4 * C, "layers.%d.ffn.key.weight", l);
-        y->Fr = getv(L, (int64_t)C * C, C, "layers.%d.ffn.receptance.weight", l);
-        y->Fv = getv(L, (int64_t)4 * C * C, C, "layers.%d.ffn.value.weight", l);
+        y->Fk = mklin(L, C, 4 * C, false, -1, "layers.%d.ffn.key.weight", NULL, l);
+        y->Fr = mklin(L, C, C, false, -1, "layers.%d.ffn.receptance.weight", NULL, l);
+        y->Fv = mklin(L, 4 * C, C, false, -1, "layers.%d.ffn.value.weight", NULL, l);
     }
     m->norm_w = getv(L, C, 0, "classifier.norm.weight");
     m->norm_b = getv(L, C, 0, "classifier.norm.bias");
-    m->head_w = getv(L, (int64_t)I->n_classes * C, I->n_classes, "classifier.head.weight");
-    m->head_b = getv(L, I->n_classes, 0, "classifier.head.bias");
+    m->head = mklin(L, C, I->n_classes, false, -1, "classifier.head.weight", "classifier.head.bias", 0);
 }
 
 static void load_2025(loader *L, int n_mels) {
@@ -252,8 +359,7 @@ static void load_2025(loader *L, int n_mels) {
     I->n_layer = count_layers(L, "blocks.%d.ln1.weight");
     I->n_classes = dim_of(L, "head.weight", 0);
     if (L->st) return;
-    m->patch_w = getv(L, (int64_t)C * P * P, 0, "emb.weight");
-    m->patch_b = getv(L, C, 0, "emb.bias");
+    m->patch = mklin(L, (int64_t)P * P, C, false, -1, "emb.weight", "emb.bias", 0);
     m->pos = getv(L, (int64_t)N * C, 0, "pos_embed");
     m->l25 = calloc((size_t)(I->n_layer ? I->n_layer : 1), sizeof(layer25));
     if (!m->l25) {
@@ -273,59 +379,61 @@ static void load_2025(loader *L, int n_mels) {
         y->x_v = getv(L, C, 0, "blocks.%d.att.x_v", l);
         y->x_a = getv(L, C, 0, "blocks.%d.att.x_a", l);
         y->x_g = getv(L, C, 0, "blocks.%d.att.x_g", l);
-#define LORA(v, d)                                                                  \
-    snprintf(nm, sizeof nm, "blocks.%d.att." #v "1", l);                             \
-    y->d = dim_of(L, nm, 1);                                                        \
-    y->v##1 = getv(L, (int64_t)C * y->d, 0, "blocks.%d.att." #v "1", l);              \
-    y->v##2 = getv(L, (int64_t)y->d * C, 0, "blocks.%d.att." #v "2", l);
-        LORA(w, dw)
-        LORA(a, da)
-        LORA(v, dv)
-        LORA(g, dg)
+#define LORA(v, d, bias)                                                                          \
+    snprintf(nm, sizeof nm, "blocks.%d.att." #v "1", l);                                          \
+    y->d = dim_of(L, nm, 1);                                                                      \
+    y->v##1 = mklin(L, C, y->d, true, -1, "blocks.%d.att." #v "1", NULL, l);                      \
+    y->v##2 = mklin(L, y->d, C, true, -1, "blocks.%d.att." #v "2", bias, l);
+        LORA(w, dw, "blocks.%d.att.w0")
+        LORA(a, da, "blocks.%d.att.a0")
+        LORA(v, dv, "blocks.%d.att.v0")
+        LORA(g, dg, NULL)
 #undef LORA
-        y->w0 = getv(L, C, 0, "blocks.%d.att.w0", l);
-        y->a0 = getv(L, C, 0, "blocks.%d.att.a0", l);
-        y->v0 = getv(L, C, 0, "blocks.%d.att.v0", l);
         y->k_k = getv(L, C, 0, "blocks.%d.att.k_k", l);
         y->k_a = getv(L, C, 0, "blocks.%d.att.k_a", l);
         y->r_k = getv(L, C, 0, "blocks.%d.att.r_k", l);
         y->gate = getv(L, C, 0, "blocks.%d.att.gate.weight", l);
         y->shift = getv(L, (int64_t)C * 9, 0, "blocks.%d.att.time_shift.weight", l);
-        y->Wr = getv(L, (int64_t)C * C, C, "blocks.%d.att.receptance.weight", l);
-        y->Wk = getv(L, (int64_t)C * C, C, "blocks.%d.att.key.weight", l);
-        y->Wv = getv(L, (int64_t)C * C, C, "blocks.%d.att.value.weight", l);
-        y->Wo = getv(L, (int64_t)C * C, C, "blocks.%d.att.output.weight", l);
+        y->Wr = mklin(L, C, C, false, -1, "blocks.%d.att.receptance.weight", NULL, l);
+        y->Wk = mklin(L, C, C, false, -1, "blocks.%d.att.key.weight", NULL, l);
+        y->Wv = mklin(L, C, C, false, -1, "blocks.%d.att.value.weight", NULL, l);
+        y->Wo = mklin(L, C, C, false, -1, "blocks.%d.att.output.weight", NULL, l);
         y->lnx_w = getv(L, C, 0, "blocks.%d.att.ln_x.weight", l);
         y->lnx_b = getv(L, C, 0, "blocks.%d.att.ln_x.bias", l);
         y->f_xk = getv(L, C, 0, "blocks.%d.ffn.x_k", l);
         y->f_shift = getv(L, (int64_t)C * 9, 0, "blocks.%d.ffn.time_shift.weight", l);
-        y->Fk = getv(L, (int64_t)4 * C * C, 4 * C, "blocks.%d.ffn.key.weight", l);
-        y->Fkb = getv(L, 4 * C, 0, "blocks.%d.ffn.key.bias", l);
-        y->Fv = getv(L, (int64_t)4 * C * C, C, "blocks.%d.ffn.value.weight", l);
-        y->Fvb = getv(L, C, 0, "blocks.%d.ffn.value.bias", l);
+        y->Fk = mklin(L, C, 4 * C, false, -1, "blocks.%d.ffn.key.weight", "blocks.%d.ffn.key.bias", l);
+        y->Fv = mklin(L, 4 * C, C, false, -1, "blocks.%d.ffn.value.weight", "blocks.%d.ffn.value.bias", l);
     }
     m->norm_w = getv(L, C, 0, "ln_out.weight");
     m->norm_b = getv(L, C, 0, "ln_out.bias");
-    m->head_w = getv(L, (int64_t)I->n_classes * C, I->n_classes, "head.weight");
+    m->head = mklin(L, C, I->n_classes, false, -1, "head.weight", NULL, 0);
 }
 
 void aviary_audio_rwkv_free(aviary_audio_rwkv *m) {
     if (!m) return;
     for (size_t i = 0; i < m->n_allocs; i++) free(m->allocs[i]);
     free(m->allocs);
+    for (size_t i = 0; i < m->n_lins; i++) aviary_linear_free(m->lins[i]);
+    free(m->lins);
     free(m->l24);
     free(m->l25);
     free(m);
 }
 
 aviary_status aviary_audio_rwkv_load(const aviary_checkpoint *ck, int n_mels, aviary_audio_rwkv **out) {
+    return aviary_audio_rwkv_load_weights(ck, n_mels, AVIARY_WEIGHTS_AUTO, out);
+}
+
+aviary_status aviary_audio_rwkv_load_weights(const aviary_checkpoint *ck, int n_mels, aviary_weight_type weights,
+                                             aviary_audio_rwkv **out) {
     if (!out) return aviary_error(AVIARY_INVALID_ARG, "aviary_audio_rwkv_load: out is NULL");
     *out = NULL;
     if (!ck) return aviary_error(AVIARY_INVALID_ARG, "aviary_audio_rwkv_load: checkpoint is NULL");
     if (n_mels < 0 || n_mels > 4096) return aviary_error(AVIARY_INVALID_ARG, "aviary_audio_rwkv_load: n_mels %d", n_mels);
     aviary_audio_rwkv *m = calloc(1, sizeof *m);
     if (!m) return aviary_error(AVIARY_NOMEM, "out of memory");
-    loader L = {ck, m, "", AVIARY_OK};
+    loader L = {ck, m, "", weights, AVIARY_OK};
     if (aviary_checkpoint_find(ck, "sed_model.bn0.weight")) {
         L.prefix = "sed_model.";
         m->info.variant = AVIARY_AUDIO_RWKV_2024;
@@ -357,29 +465,15 @@ aviary_status aviary_audio_rwkv_load(const aviary_checkpoint *ck, int n_mels, av
 
 const aviary_audio_rwkv_info *aviary_audio_rwkv_get_info(const aviary_audio_rwkv *m) { return m ? &m->info : NULL; }
 
+
 /* ---- kernels ------------------------------------------------------------- */
 
-/* y[T][O] = x[T][I] @ Wt[I][O] (+ b). Rows are independent (threads split
- * them); each row accumulates Wt's rows in order, vectorised over O. */
-static void matmul_ld(const float *restrict x, int64_t ldx, int64_t T, int I, const float *restrict Wt,
-                      const float *restrict b, int O, float *restrict y) {
-#pragma omp parallel for schedule(static)
-    for (int64_t t = 0; t < T; t++) {
-        float *restrict yt = y + t * O;
-        const float *restrict xt = x + t * ldx;
-        for (int o = 0; o < O; o++) yt[o] = b ? b[o] : 0.0f;
-        for (int i = 0; i < I; i++) {
-            const float xi = xt[i];
-            const float *restrict w = Wt + (int64_t)i * O;
-#pragma omp simd
-            for (int o = 0; o < O; o++) yt[o] += xi * w[o];
-        }
-    }
-}
-
-static void matmul(const float *x, int64_t T, int I, const float *Wt, const float *b, int O, float *y) {
-    matmul_ld(x, I, T, I, Wt, b, O, y);
-}
+/* Run linear `lin` on m rows; returns from the calling function on error. */
+#define LIN(lin, x, m, y)                                                       \
+    do {                                                                        \
+        aviary_status lin_st_ = aviary_linear_forward((lin), (x), (m), (y));    \
+        if (lin_st_) return lin_st_;                                            \
+    } while (0)
 
 static void layernorm(const float *x, int64_t T, int C, const float *w, const float *b, double eps, float *y) {
     aviary_layer_norm(x, (size_t)T, (size_t)C, w, b, (float)eps, y);
@@ -390,169 +484,86 @@ static void groupnorm_heads(float *x, int64_t T, int H, const float *w, const fl
     aviary_group_norm(x, (size_t)T, (size_t)H, HS, w, b, (float)eps, x);
 }
 
-/* dst row t = src row T-1-t ([T][C]). */
-static void flip_rows(const float *src, int64_t T, int C, float *dst) {
-    for (int64_t t = 0; t < T; t++) memcpy(dst + t * C, src + (T - 1 - t) * C, (size_t)C * sizeof(float));
-}
-
 static inline float sigmoidf(float x) { return 1.0f / (1.0f + expf(-x)); }
-
-/* Vision-RWKV multi-head Q-shift on a [gh][gw] token grid: within each head,
- * quarter 0 takes (t, f-1), 1 (t, f+1), 2 (t-1, f), 3 (t+1, f); zeros outside. */
-static void qshift(const float *x, int gh, int gw, int C, float *out) {
-    const int q = HS / 4;
-    for (int i = 0; i < gh; i++)
-        for (int j = 0; j < gw; j++) {
-            float *o = out + ((int64_t)i * gw + j) * C;
-            for (int c = 0; c < C; c++) {
-                int part = (c % HS) / q, si = i, sj = j;
-                if (part == 0) sj = j - 1;
-                else if (part == 1) sj = j + 1;
-                else if (part == 2) si = i - 1;
-                else si = i + 1;
-                o[c] = (si < 0 || si >= gh || sj < 0 || sj >= gw) ? 0.0f : x[((int64_t)si * gw + sj) * C + c];
-            }
-        }
-}
-
-/* A-RWKV ConvShift: depthwise 3x3 cross-correlation with zero padding on the
- * [gh][gw] grid, minus x. k is [C][3][3]. */
-static void convshift(const float *x, int gh, int gw, int C, const float *k, float *out) {
-    for (int i = 0; i < gh; i++)
-        for (int j = 0; j < gw; j++) {
-            float *o = out + ((int64_t)i * gw + j) * C;
-            for (int c = 0; c < C; c++) {
-                float acc = 0;
-                for (int di = -1; di <= 1; di++)
-                    for (int dj = -1; dj <= 1; dj++) {
-                        int si = i + di, sj = j + dj;
-                        if (si < 0 || si >= gh || sj < 0 || sj >= gw) continue;
-                        acc += k[c * 9 + (di + 1) * 3 + (dj + 1)] * x[((int64_t)si * gw + sj) * C + c];
-                    }
-                o[c] = acc - x[((int64_t)i * gw + j) * C + c];
-            }
-        }
-}
-
-/* Bidirectional RWKV-6 WKV (Vision-RWKV), per head, state S[j key][i value]:
- * a reverse pass y_t = r_t.S, S = diag(d_t) S + k_t v_t^T over the tokens
- * after t, plus the causal RWKV-6 pass with the u bonus. The reverse pass is
- * aviary_wkv6 with u = 0 on the flipped sequence. f[0..5] are scratch
- * buffers of T*C floats. */
-static void biwkv6(const float *r, const float *k, const float *v, const float *d, const float *u, int64_t T, int H,
-                   float *const *f, float *S, const float *zero, float *y) {
-    const int C = H * HS;
-    float *fr = f[0], *fk = f[1], *fv = f[2], *fd = f[3], *fy = f[4];
-    flip_rows(r, T, C, fr);
-    flip_rows(k, T, C, fk);
-    flip_rows(v, T, C, fv);
-    flip_rows(d, T, C, fd);
-    memset(S, 0, (size_t)H * HS * HS * sizeof(float));
-    aviary_wkv6((size_t)T, (size_t)H, HS, fr, fk, fv, fd, zero, S, fy);
-    memset(S, 0, (size_t)H * HS * HS * sizeof(float));
-    aviary_wkv6((size_t)T, (size_t)H, HS, r, k, v, d, u, S, y);
-    for (int64_t t = 0; t < T; t++) {
-        const float *b = fy + (T - 1 - t) * C;
-        for (int c = 0; c < C; c++) y[t * C + c] += b[c];
-    }
-}
-
-/* A-RWKV's two RWKV-7 passes: aviary_wkv7 (sa = S.(-kk), b = kk*a) on the
- * sequence into y and on its flip into yb, which is flipped back, so yb[t]
- * is the backward pass's output for token t. f[0..6] scratch of T*C. */
-static void biwkv7(const float *r, const float *w, const float *k, const float *v, const float *kk, const float *a,
-                   int64_t T, int H, float *const *f, float *S, float *y, float *yb) {
-    const int C = H * HS;
-    memset(S, 0, (size_t)H * HS * HS * sizeof(float));
-    aviary_wkv7((size_t)T, (size_t)H, HS, r, w, k, v, kk, a, S, y);
-    const float *src[6] = {r, w, k, v, kk, a};
-    for (int i = 0; i < 6; i++) flip_rows(src[i], T, C, f[i]);
-    memset(S, 0, (size_t)H * HS * HS * sizeof(float));
-    aviary_wkv7((size_t)T, (size_t)H, HS, f[0], f[1], f[2], f[3], f[4], f[5], S, f[6]);
-    flip_rows(f[6], T, C, yb);
-}
 
 /* ---- forward ------------------------------------------------------------- */
 
-/* Conv PxP stride P (+ bias) on [frames][n_mels] -> tokens [gh*gw][C]. */
-static void patch_embed(const aviary_audio_rwkv *m, const float *in, int n_mels, float *x) {
+/* The PxP stride-P conv: gather each patch into a row of P*P values (the
+ * conv weight's [c][p][q] order), then one linear over all patches. */
+static aviary_status patch_embed(const aviary_audio_rwkv *m, const float *in, int n_mels, float *patches, float *x) {
     const aviary_audio_rwkv_info *I = &m->info;
-    const int P = I->patch, C = I->n_embd;
-#pragma omp parallel for schedule(static)
+    const int P = I->patch;
     for (int i = 0; i < I->grid_h; i++)
         for (int j = 0; j < I->grid_w; j++) {
-            float *o = x + ((int64_t)i * I->grid_w + j) * C;
-            for (int c = 0; c < C; c++) {
-                const float *w = m->patch_w + (int64_t)c * P * P;
-                double acc = m->patch_b[c];
-                for (int p = 0; p < P; p++)
-                    for (int q = 0; q < P; q++) acc += (double)w[p * P + q] * in[((int64_t)i * P + p) * n_mels + j * P + q];
-                o[c] = (float)acc;
-            }
+            float *o = patches + ((int64_t)i * I->grid_w + j) * P * P;
+            for (int p = 0; p < P; p++)
+                memcpy(o + p * P, in + ((int64_t)i * P + p) * n_mels + j * P, (size_t)P * sizeof(float));
         }
+    LIN(m->patch, patches, (int64_t)I->grid_h * I->grid_w, x);
+    return AVIARY_OK;
 }
 
-/* B[0..15] activations, B[16..22] flipped copies for the reverse passes */
-#define NBUF 23
+#define NBUF 16
 
-static aviary_status forward_2024(const aviary_audio_rwkv *m, float *x, float **B, float *S, const float *zero,
+static aviary_status forward_2024(const aviary_audio_rwkv *m, float *x, float **B, float *S, float *scratch,
                                   const aviary_audio_rwkv_outputs *out) {
     const aviary_audio_rwkv_info *I = &m->info;
     const int C = I->n_embd, H = I->n_head, gh = I->grid_h, gw = I->grid_w;
     const int64_t T = (int64_t)gh * gw;
     float *ln = B[0], *xx = B[1], *r = B[2], *k = B[3], *v = B[4], *g = B[5], *w = B[6], *y = B[7], *tmp = B[8],
-          *big = B[9], *mix = B[10];
+          *big = B[9], *mix = B[10], *part = B[11];
     for (int l = 0; l < I->n_layer; l++) {
         const layer24 *L = &m->l24[l];
         if (l == 0) layernorm(x, T, C, L->ln0_w, L->ln0_b, 1e-5, x);
         /* spatial mix */
         layernorm(x, T, C, L->ln1_w, L->ln1_b, 1e-5, ln);
-        qshift(ln, gh, gw, C, xx);
+        aviary_q_shift(ln, (size_t)gh, (size_t)gw, (size_t)C, HS, 1, xx);
         for (int64_t i = 0; i < T * C; i++) xx[i] -= ln[i];
         for (int64_t t = 0; t < T; t++)
             for (int c = 0; c < C; c++) tmp[t * C + c] = ln[t * C + c] + xx[t * C + c] * L->maa_x[c];
         const int D = L->d_mix;
-        matmul(tmp, T, C, L->maa_w1, NULL, 5 * D, mix); /* [T][5*D] */
+        LIN(L->maa1, tmp, T, mix); /* [T][5*D] */
         for (int64_t i = 0; i < T * 5 * D; i++) mix[i] = tanhf(mix[i]);
         float *dst[5] = {w, k, v, r, g}; /* mixed inputs xw, xk, xv, xr, xg */
         for (int s = 0; s < 5; s++) {
-            matmul_ld(mix + s * D, 5 * D, T, D, L->maa_w2 + (int64_t)s * D * C, L->maa[s], C, dst[s]);
+            for (int64_t t = 0; t < T; t++) memcpy(part + t * D, mix + t * 5 * D + s * D, (size_t)D * sizeof(float));
+            LIN(L->maa2[s], part, T, dst[s]); /* time_maa_s + lora_s */
             for (int64_t i = 0; i < T * C; i++) dst[s][i] = ln[i] + xx[i] * dst[s][i];
         }
         /* now w,k,v,r,g hold xw,xk,xv,xr,xg; project (order matters: reuse buffers) */
-        matmul(r, T, C, L->Wr, NULL, C, y);
+        LIN(L->Wr, r, T, y);
         memcpy(r, y, (size_t)(T * C) * sizeof(float));
-        matmul(k, T, C, L->Wk, NULL, C, y);
+        LIN(L->Wk, k, T, y);
         memcpy(k, y, (size_t)(T * C) * sizeof(float));
-        matmul(v, T, C, L->Wv, NULL, C, y);
+        LIN(L->Wv, v, T, y);
         memcpy(v, y, (size_t)(T * C) * sizeof(float));
-        matmul(g, T, C, L->Wg, NULL, C, y);
+        LIN(L->Wg, g, T, y);
         for (int64_t i = 0; i < T * C; i++) g[i] = y[i] * sigmoidf(y[i]);
-        matmul(w, T, C, L->decay_w1, NULL, L->d_decay, big);
+        LIN(L->decay1, w, T, big);
         for (int64_t i = 0; i < T * L->d_decay; i++) big[i] = tanhf(big[i]);
-        matmul(big, T, L->d_decay, L->decay_w2, L->decay, C, w);
+        LIN(L->decay2, big, T, w);
         for (int64_t i = 0; i < T * C; i++) w[i] = expf(-expf(w[i]));
-        biwkv6(r, k, v, w, L->faaaa, T, H, B + 16, S, zero, y);
+        aviary_bi_wkv6((size_t)T, (size_t)H, HS, r, k, v, w, L->faaaa, S, scratch, y);
         groupnorm_heads(y, T, H, L->lnx_w, L->lnx_b, 1e-5);
         for (int64_t i = 0; i < T * C; i++) y[i] *= g[i];
-        matmul(y, T, C, L->Wo, NULL, C, tmp);
+        LIN(L->Wo, y, T, tmp);
         for (int64_t i = 0; i < T * C; i++) x[i] += tmp[i];
         /* channel mix */
         layernorm(x, T, C, L->ln2_w, L->ln2_b, 1e-5, ln);
-        qshift(ln, gh, gw, C, xx);
+        aviary_q_shift(ln, (size_t)gh, (size_t)gw, (size_t)C, HS, 1, xx);
         for (int64_t t = 0; t < T; t++)
             for (int c = 0; c < C; c++) {
                 int64_t i = t * C + c;
                 k[i] = ln[i] * L->mix_k[c] + xx[i] * (1 - L->mix_k[c]);
                 r[i] = ln[i] * L->mix_r[c] + xx[i] * (1 - L->mix_r[c]);
             }
-        matmul(k, T, C, L->Fk, NULL, 4 * C, big);
+        LIN(L->Fk, k, T, big);
         for (int64_t i = 0; i < T * 4 * C; i++) {
             float q = big[i] > 0 ? big[i] : 0;
             big[i] = q * q;
         }
-        matmul(big, T, 4 * C, L->Fv, NULL, C, y);
-        matmul(r, T, C, L->Fr, NULL, C, tmp);
+        LIN(L->Fv, big, T, y);
+        LIN(L->Fr, r, T, tmp);
         for (int64_t i = 0; i < T * C; i++) x[i] += sigmoidf(tmp[i]) * y[i];
     }
     if (out->features) memcpy(out->features, x, (size_t)(T * C) * sizeof(float));
@@ -566,7 +577,7 @@ static aviary_status forward_2024(const aviary_audio_rwkv *m, float *x, float **
     return AVIARY_OK;
 }
 
-static aviary_status forward_2025(const aviary_audio_rwkv *m, float *x, float **B, float *S,
+static aviary_status forward_2025(const aviary_audio_rwkv *m, float *x, float **B, float *S, float *scratch,
                                   const aviary_audio_rwkv_outputs *out) {
     const aviary_audio_rwkv_info *I = &m->info;
     const int C = I->n_embd, H = I->n_head, gh = I->grid_h, gw = I->grid_w;
@@ -576,16 +587,17 @@ static aviary_status forward_2025(const aviary_audio_rwkv *m, float *x, float **
     for (int l = 0; l < I->n_layer; l++) {
         const layer25 *L = &m->l25[l];
         layernorm(x, T, C, L->ln1_w, L->ln1_b, 1e-5, ln);
-        convshift(ln, gh, gw, C, L->shift, xx);
+        aviary_conv_shift_3x3(ln, (size_t)gh, (size_t)gw, (size_t)C, L->shift, xx);
+        for (int64_t i = 0; i < T * C; i++) xx[i] -= ln[i];
 #define MIXIN(dstv, coef)                                                              \
     for (int64_t t = 0; t < T; t++)                                                    \
         for (int c = 0; c < C; c++) dstv[t * C + c] = ln[t * C + c] + xx[t * C + c] * coef[c];
         MIXIN(xi, L->x_r)
-        matmul(xi, T, C, L->Wr, NULL, C, r);
+        LIN(L->Wr, xi, T, r);
         MIXIN(xi, L->x_w)
-        matmul(xi, T, C, L->w1, NULL, L->dw, lo);
+        LIN(L->w1, xi, T, lo);
         for (int64_t i = 0; i < T * L->dw; i++) lo[i] = tanhf(lo[i]);
-        matmul(lo, T, L->dw, L->w2, L->w0, C, w);
+        LIN(L->w2, lo, T, w);
         for (int64_t i = 0; i < T * C; i++) {
             /* w = -softplus(-(w0 + ...)) - 0.5; decay = exp(-exp(w)) */
             double z = -(double)w[i];
@@ -593,24 +605,24 @@ static aviary_status forward_2025(const aviary_audio_rwkv *m, float *x, float **
             w[i] = (float)exp(-exp(-sp - 0.5));
         }
         MIXIN(xi, L->x_k)
-        matmul(xi, T, C, L->Wk, NULL, C, k);
+        LIN(L->Wk, xi, T, k);
         MIXIN(xi, L->x_v)
-        matmul(xi, T, C, L->Wv, NULL, C, v);
+        LIN(L->Wv, xi, T, v);
         if (l == 0) {
             memcpy(vfirst, v, (size_t)(T * C) * sizeof(float));
         } else {
-            matmul(xi, T, C, L->v1, NULL, L->dv, lo);
-            matmul(lo, T, L->dv, L->v2, L->v0, C, tmp);
+            LIN(L->v1, xi, T, lo);
+            LIN(L->v2, lo, T, tmp);
             for (int64_t i = 0; i < T * C; i++) v[i] += (vfirst[i] - v[i]) * sigmoidf(tmp[i]);
         }
         MIXIN(xi, L->x_a)
-        matmul(xi, T, C, L->a1, NULL, L->da, lo);
-        matmul(lo, T, L->da, L->a2, L->a0, C, a);
+        LIN(L->a1, xi, T, lo);
+        LIN(L->a2, lo, T, a);
         for (int64_t i = 0; i < T * C; i++) a[i] = sigmoidf(a[i]);
         MIXIN(xi, L->x_g)
-        matmul(xi, T, C, L->g1, NULL, L->dg, lo);
+        LIN(L->g1, xi, T, lo);
         for (int64_t i = 0; i < T * L->dg; i++) lo[i] = sigmoidf(lo[i]);
-        matmul(lo, T, L->dg, L->g2, NULL, C, g);
+        LIN(L->g2, lo, T, g);
 #undef MIXIN
         /* kk = normalize(k * k_k) per head; k = k * (1 + (a-1) k_a) */
         for (int64_t t = 0; t < T; t++)
@@ -630,7 +642,7 @@ static aviary_status forward_2025(const aviary_audio_rwkv *m, float *x, float **
                 int64_t i = t * C + c;
                 k[i] = k[i] * (1 + (a[i] - 1) * L->k_a[c]);
             }
-        biwkv7(r, w, k, v, kk, a, T, H, B + 16, S, y, yb);
+        aviary_bi_wkv7((size_t)T, (size_t)H, HS, r, w, k, v, kk, a, S, scratch, y, yb);
         for (int64_t t = 0; t < T; t++)
             for (int h = 0; h < H; h++) {
                 double s = 0;
@@ -650,19 +662,20 @@ static aviary_status forward_2025(const aviary_audio_rwkv *m, float *x, float **
                 for (int i = 0; i < HS; i++) y[o + i] += (float)s * v[o + i];
             }
         for (int64_t i = 0; i < T * C; i++) y[i] *= g[i];
-        matmul(y, T, C, L->Wo, NULL, C, tmp);
+        LIN(L->Wo, y, T, tmp);
         for (int64_t i = 0; i < T * C; i++) x[i] += tmp[i];
         /* channel mix */
         layernorm(x, T, C, L->ln2_w, L->ln2_b, 1e-5, ln);
-        convshift(ln, gh, gw, C, L->f_shift, xx);
+        aviary_conv_shift_3x3(ln, (size_t)gh, (size_t)gw, (size_t)C, L->f_shift, xx);
+        for (int64_t i = 0; i < T * C; i++) xx[i] -= ln[i];
         for (int64_t t = 0; t < T; t++)
             for (int c = 0; c < C; c++) xi[t * C + c] = ln[t * C + c] + xx[t * C + c] * L->f_xk[c];
-        matmul(xi, T, C, L->Fk, L->Fkb, 4 * C, big);
+        LIN(L->Fk, xi, T, big);
         for (int64_t i = 0; i < T * 4 * C; i++) {
             float q = big[i] > 0 ? big[i] : 0;
             big[i] = q * q;
         }
-        matmul(big, T, 4 * C, L->Fv, L->Fvb, C, tmp);
+        LIN(L->Fv, big, T, tmp);
         for (int64_t i = 0; i < T * C; i++) x[i] += tmp[i];
     }
     if (out->features) memcpy(out->features, x, (size_t)(T * C) * sizeof(float));
@@ -686,20 +699,29 @@ aviary_status aviary_audio_rwkv_forward(const aviary_audio_rwkv *m, const float 
     if (I->n_embd > 4096) return aviary_error(AVIARY_UNSUPPORTED, "AudioRWKV: width %d too large", I->n_embd);
     const int C = I->n_embd;
     const int64_t T = (int64_t)I->grid_h * I->grid_w;
+    /* widest activation row: FFN 4C, LoRA outputs, patches, head logits */
     int64_t width = 4 * C;
-    if (5 * 64 > width) width = 5 * 64;
+    if ((int64_t)I->patch * I->patch > width) width = (int64_t)I->patch * I->patch;
+    if (I->n_classes > width * T) width = (I->n_classes + T - 1) / T;
     for (int l = 0; l < I->n_layer; l++) {
         if (m->l24) {
             if (5 * m->l24[l].d_mix > width) width = 5 * m->l24[l].d_mix;
             if (m->l24[l].d_decay > width) width = m->l24[l].d_decay;
+        } else {
+            const layer25 *y = &m->l25[l];
+            int d = y->dw > y->da ? y->dw : y->da;
+            d = d > y->dv ? d : y->dv;
+            d = d > y->dg ? d : y->dg;
+            if (d > width) width = d;
         }
     }
+    size_t n_scratch = m->l24 ? aviary_bi_wkv6_scratch((size_t)T, (size_t)C) : aviary_bi_wkv7_scratch((size_t)T, (size_t)C);
     float *B[NBUF] = {0};
     float *x = malloc((size_t)(T * C) * sizeof(float));
     float *S = malloc((size_t)I->n_head * HS * HS * sizeof(float));
-    float *zero = calloc((size_t)C, sizeof(float));
+    float *scratch = malloc(n_scratch * sizeof(float));
     float *in = NULL;
-    bool ok = x && S && zero;
+    bool ok = x && S && scratch;
     for (int i = 0; i < NBUF && ok; i++) ok = (B[i] = malloc((size_t)(T * width) * sizeof(float))) != NULL;
     if (ok && m->l24) ok = (in = malloc((size_t)(frames * n_mels) * sizeof(float))) != NULL;
     aviary_status st = AVIARY_OK;
@@ -719,17 +741,17 @@ aviary_status aviary_audio_rwkv_forward(const aviary_audio_rwkv *m, const float 
         if (out->fbank) memcpy(out->fbank, in, (size_t)(frames * n_mels) * sizeof(float));
         src = in;
     }
-    patch_embed(m, src, n_mels, x);
+    if ((st = patch_embed(m, src, n_mels, B[0], x))) goto done;
     if (m->l24) layernorm(x, T, C, m->pe_ln_w, m->pe_ln_b, 1e-5, x);
     for (int64_t i = 0; i < T * C; i++) x[i] += m->pos[i];
-    st = m->l24 ? forward_2024(m, x, B, S, zero, out) : forward_2025(m, x, B, S, out);
+    st = m->l24 ? forward_2024(m, x, B, S, scratch, out) : forward_2025(m, x, B, S, scratch, out);
     if (st) goto done;
     /* both forwards leave the pooled vector in B[8] */
     const float *pooled = B[8];
     if (out->pooled) memcpy(out->pooled, pooled, (size_t)C * sizeof(float));
     const int K = I->n_classes;
     float *logits = B[9];
-    matmul(pooled, 1, C, m->head_w, m->head_b, K, logits);
+    if ((st = aviary_linear_forward(m->head, pooled, 1, logits))) goto done;
     if (out->logits) memcpy(out->logits, logits, (size_t)K * sizeof(float));
     if (out->probs)
         for (int i = 0; i < K; i++) out->probs[i] = sigmoidf(logits[i]);
@@ -737,7 +759,7 @@ done:
     for (int i = 0; i < NBUF; i++) free(B[i]);
     free(x);
     free(S);
-    free(zero);
+    free(scratch);
     free(in);
     return st;
 }

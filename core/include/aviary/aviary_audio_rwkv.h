@@ -16,7 +16,8 @@
  *
  * The variant is detected from the checkpoint's tensor names; sizes (width,
  * depth, heads, patch, token count) from its shapes. Weights are copied to
- * float32 at load: the checkpoint may be closed afterwards. A model is
+ * float32 (vectors) or packed into aviary_linear objects (matrices) at load:
+ * the checkpoint may be closed afterwards. A model is
  * immutable after loading; forward() allocates its own scratch, so one model
  * may run on several threads at once.
  */
@@ -25,6 +26,7 @@
 
 #include "aviary_base.h"
 #include "aviary_checkpoint.h"
+#include "aviary_linear.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -50,6 +52,10 @@ typedef struct aviary_audio_rwkv_info {
  * must equal bn0's size, pass 0 to take it from bn0; 2025: 128 for the
  * published models). Errors name the checkpoint file and the key/shape. */
 AVIARY_API aviary_status aviary_audio_rwkv_load(const aviary_checkpoint *ck, int n_mels, aviary_audio_rwkv **out);
+/* Same, with the matrices stored as `weights` (aviary_linear.h: AUTO keeps
+ * the checkpoint's precision, BF16/INT8 trade accuracy for memory and speed). */
+AVIARY_API aviary_status aviary_audio_rwkv_load_weights(const aviary_checkpoint *ck, int n_mels,
+                                                        aviary_weight_type weights, aviary_audio_rwkv **out);
 AVIARY_API void aviary_audio_rwkv_free(aviary_audio_rwkv *m);
 AVIARY_API const aviary_audio_rwkv_info *aviary_audio_rwkv_get_info(const aviary_audio_rwkv *m);
 

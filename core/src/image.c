@@ -1,0 +1,351 @@
+/* image.c - image decoding (stb_image) and the Pillow-exact test-time
+ * preprocessing of aviary_image.h. The resize follows Pillow 9.4
+ * src/libImaging/Resample.c (precompute_coeffs, normalize_coeffs_8bpc,
+ * ImagingResampleHorizontal_8bpc / Vertical_8bpc) step by step. */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include "aviary/aviary_image.h"
+#include "internal.h"
+
+#define STBI_MAX_DIMENSIONS AVIARY_IMAGE_MAX_SIDE
+#define STBI_NO_HDR
+#define STBI_NO_STDIO
+#define STBI_NO_LINEAR
+#define STB_IMAGE_STATIC
+#define STB_IMAGE_IMPLEMENTATION
+/* stb declares some static functions it never defines with STB_IMAGE_STATIC;
+ * that warning is emitted at the end of the file, so it stays off here. */
+#pragma GCC diagnostic ignored "-Wunused-function"
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wsign-compare"
+#pragma GCC diagnostic ignored "-Wunused-but-set-variable"
+#pragma GCC diagnostic ignored "-Wimplicit-fallthrough"
+#include <stb_image.h>
+#pragma GCC diagnostic pop
+
+void aviary_image_free(aviary_image *img) {
+    if (!img) return;
+    free(img->rgb);
+    img->rgb = NULL;
+    img->width = img->height = 0;
+}
+
+static aviary_status image_alloc(aviary_image *img, int w, int h) {
+    size_t n;
+    img->width = img->height = 0;
+    img->rgb = NULL;
+    if (w < 1 || h < 1 || !aviary__mul_size((size_t)w, (size_t)h, &n) || !aviary__mul_size(n, 3, &n))
+        return aviary_error(AVIARY_INVALID_ARG, "image: invalid size %dx%d", w, h);
+    if (!(img->rgb = malloc(n))) return aviary_error(AVIARY_NOMEM, "image: out of memory for %dx%d pixels", w, h);
+    img->width = w;
+    img->height = h;
+    return AVIARY_OK;
+}
+
+/* A JPEG whose last scan (SOS, FF DA) is not followed by an EOI marker
+ * (FF D9) ends early: entropy-coded data never contains a bare FF DA/FF D9,
+ * and an EXIF thumbnail's markers come before the main image's scans. */
+static bool jpeg_truncated(const uint8_t *d, size_t n) {
+    size_t last_sos = 0, last_eoi = 0;
+    for (size_t i = 2; i + 1 < n; i++) {
+        if (d[i] != 0xFF) continue;
+        if (d[i + 1] == 0xDA) last_sos = i;
+        else if (d[i + 1] == 0xD9) last_eoi = i;
+    }
+    return last_sos == 0 || last_eoi < last_sos;
+}
+
+aviary_status aviary_image_load_memory(const void *data, size_t size, const char *name, aviary_image *out) {
+    const uint8_t *d = data;
+    out->width = out->height = 0;
+    out->rgb = NULL;
+    if (!name) name = "image";
+    if (size == 0) return aviary_error(AVIARY_FORMAT, "%s: empty file", name);
+    if (size > (size_t)INT32_MAX) return aviary_error(AVIARY_UNSUPPORTED, "%s: file larger than 2 GB", name);
+    int w = 0, h = 0, comp = 0;
+    if (size >= 10 && !memcmp(d, "#?RADIANCE", 10))
+        return aviary_error(AVIARY_UNSUPPORTED, "%s: HDR (Radiance) images are not supported", name);
+    if (!stbi_info_from_memory(d, (int)size, &w, &h, &comp)) {
+        const char *why = stbi_failure_reason();
+        return aviary_error(AVIARY_FORMAT, "%s: not a readable image (PNG, JPEG, BMP, GIF, TGA, PSD, PNM)%s%s", name,
+                            why ? ": " : "", why ? why : "");
+    }
+    if (w < 1 || h < 1 || w > AVIARY_IMAGE_MAX_SIDE || h > AVIARY_IMAGE_MAX_SIDE ||
+        (long long)w * h > AVIARY_IMAGE_MAX_PIXELS)
+        return aviary_error(AVIARY_UNSUPPORTED, "%s: image size %dx%d is outside the supported range", name, w, h);
+    bool is_jpeg = size >= 3 && d[0] == 0xFF && d[1] == 0xD8 && d[2] == 0xFF;
+    if (is_jpeg && jpeg_truncated(d, size)) return aviary_error(AVIARY_FORMAT, "%s: truncated JPEG (no end-of-image marker)", name);
+    int cw = 0, ch = 0, cc = 0;
+    /* req_comp 3: stb replicates grey and drops alpha, as convert('RGB'). */
+    stbi_uc *px = stbi_load_from_memory(d, (int)size, &cw, &ch, &cc, 3);
+    if (!px) {
+        const char *why = stbi_failure_reason();
+        aviary_status st = AVIARY_FORMAT;
+        if (why && (strstr(why, "not supported") || strstr(why, "unsupported") || strstr(why, "8/16-bit only") ||
+                    strstr(why, "CMYK")))
+            st = AVIARY_UNSUPPORTED;
+        if (why && !strcmp(why, "outofmem")) st = AVIARY_NOMEM;
+        return aviary_error(st, "%s: cannot decode image: %s", name, why ? why : "unknown error");
+    }
+    if (cw != w || ch != h) {
+        stbi_image_free(px);
+        return aviary_error(AVIARY_FORMAT, "%s: inconsistent image header", name);
+    }
+    aviary_status st = image_alloc(out, w, h);
+    if (st == AVIARY_OK) memcpy(out->rgb, px, (size_t)w * (size_t)h * 3);
+    stbi_image_free(px);
+    return st;
+}
+
+aviary_status aviary_image_load(const char *path, aviary_image *out) {
+    out->width = out->height = 0;
+    out->rgb = NULL;
+    FILE *f = fopen(path, "rb");
+    if (!f) return aviary_error(AVIARY_IO, "%s: cannot open: %s", path, strerror(errno));
+    uint8_t *buf = NULL;
+    long sz = -1;
+    if (fseek(f, 0, SEEK_END) == 0) sz = ftell(f);
+    if (sz < 0 || fseek(f, 0, SEEK_SET) != 0) {
+        fclose(f);
+        return aviary_error(AVIARY_IO, "%s: cannot read (not a regular file?)", path);
+    }
+    if (sz > INT32_MAX) {
+        fclose(f);
+        return aviary_error(AVIARY_UNSUPPORTED, "%s: file larger than 2 GB", path);
+    }
+    if (!(buf = malloc(sz > 0 ? (size_t)sz : 1))) {
+        fclose(f);
+        return aviary_error(AVIARY_NOMEM, "%s: out of memory", path);
+    }
+    size_t got = fread(buf, 1, (size_t)sz, f);
+    int err = ferror(f);
+    fclose(f);
+    if (err || got != (size_t)sz) {
+        free(buf);
+        return aviary_error(AVIARY_IO, "%s: read error", path);
+    }
+    aviary_status st = aviary_image_load_memory(buf, (size_t)sz, path, out);
+    free(buf);
+    return st;
+}
+
+/* ---- Pillow bicubic ------------------------------------------------------ */
+
+#define PRECISION_BITS (32 - 8 - 2)
+
+static double bicubic_filter(double x) {
+    const double a = -0.5;
+    if (x < 0.0) x = -x;
+    if (x < 1.0) return ((a + 2.0) * x - (a + 3.0)) * x * x + 1;
+    if (x < 2.0) return (((x - 5) * x + 8) * x - 4) * a;
+    return 0.0;
+}
+
+/* Pillow precompute_coeffs + normalize_coeffs_8bpc for box [0, in_size):
+ * bounds[2*xx] = first input index, bounds[2*xx+1] = count; kk[xx*ksize + i]
+ * the fixed-point weights. Returns ksize, or 0 on allocation failure. */
+static int coeffs(int in_size, int out_size, int **bounds_out, int32_t **kk_out) {
+    double scale = (double)in_size / out_size, filterscale = scale < 1.0 ? 1.0 : scale;
+    double support = 2.0 * filterscale;
+    int ksize = (int)ceil(support) * 2 + 1;
+    double *k = malloc((size_t)ksize * sizeof(double));
+    int32_t *kk = malloc((size_t)out_size * (size_t)ksize * sizeof(int32_t));
+    int *bounds = malloc((size_t)out_size * 2 * sizeof(int));
+    if (!k || !kk || !bounds) {
+        free(k);
+        free(kk);
+        free(bounds);
+        return 0;
+    }
+    for (int xx = 0; xx < out_size; xx++) {
+        double center = (xx + 0.5) * scale, ww = 0.0, ss = 1.0 / filterscale;
+        int xmin = (int)(center - support + 0.5);
+        if (xmin < 0) xmin = 0;
+        int xmax = (int)(center + support + 0.5);
+        if (xmax > in_size) xmax = in_size;
+        xmax -= xmin;
+        int x;
+        for (x = 0; x < xmax; x++) {
+            double w = bicubic_filter((x + xmin - center + 0.5) * ss);
+            k[x] = w;
+            ww += w;
+        }
+        for (x = 0; x < xmax; x++)
+            if (ww != 0.0) k[x] /= ww;
+        for (; x < ksize; x++) k[x] = 0;
+        for (x = 0; x < ksize; x++)
+            kk[xx * ksize + x] = k[x] < 0 ? (int32_t)(-0.5 + k[x] * (1 << PRECISION_BITS))
+                                          : (int32_t)(0.5 + k[x] * (1 << PRECISION_BITS));
+        bounds[2 * xx] = xmin;
+        bounds[2 * xx + 1] = xmax;
+    }
+    free(k);
+    *bounds_out = bounds;
+    *kk_out = kk;
+    return ksize;
+}
+
+static inline uint8_t clip8(int32_t v) {
+    v >>= PRECISION_BITS;
+    return v < 0 ? 0 : v > 255 ? 255 : (uint8_t)v;
+}
+
+aviary_status aviary_image_resize_bicubic(const aviary_image *in, int out_w, int out_h, aviary_image *out) {
+    out->rgb = NULL;
+    out->width = out->height = 0;
+    if (!in || !in->rgb || in->width < 1 || in->height < 1)
+        return aviary_error(AVIARY_INVALID_ARG, "image resize: empty input image");
+    if (out_w < 1 || out_h < 1 || out_w > AVIARY_IMAGE_MAX_SIDE || out_h > AVIARY_IMAGE_MAX_SIDE)
+        return aviary_error(AVIARY_INVALID_ARG, "image resize: invalid target size %dx%d", out_w, out_h);
+    const int W = in->width, H = in->height;
+    aviary_image tmp = {0, 0, NULL};
+    const aviary_image *src = in;
+    aviary_status st = AVIARY_OK;
+    int *bh = NULL, *bv = NULL;
+    int32_t *kh = NULL, *kv = NULL;
+    if (out_w != W) {
+        int ks = coeffs(W, out_w, &bh, &kh);
+        if (!ks) return aviary_error(AVIARY_NOMEM, "image resize: out of memory");
+        if ((st = image_alloc(&tmp, out_w, H)) != AVIARY_OK) goto done;
+        for (int y = 0; y < H; y++) {
+            const uint8_t *row = in->rgb + (size_t)y * W * 3;
+            uint8_t *o = tmp.rgb + (size_t)y * out_w * 3;
+            for (int xx = 0; xx < out_w; xx++) {
+                const int xmin = bh[2 * xx], xmax = bh[2 * xx + 1];
+                const int32_t *k = kh + (size_t)xx * ks;
+                int32_t s0 = 1 << (PRECISION_BITS - 1), s1 = s0, s2 = s0;
+                for (int x = 0; x < xmax; x++) {
+                    const uint8_t *p = row + (size_t)(x + xmin) * 3;
+                    s0 += p[0] * k[x];
+                    s1 += p[1] * k[x];
+                    s2 += p[2] * k[x];
+                }
+                o[3 * xx] = clip8(s0);
+                o[3 * xx + 1] = clip8(s1);
+                o[3 * xx + 2] = clip8(s2);
+            }
+        }
+        src = &tmp;
+    }
+    if (out_h != H) {
+        int ks = coeffs(H, out_h, &bv, &kv);
+        if (!ks) {
+            st = aviary_error(AVIARY_NOMEM, "image resize: out of memory");
+            goto done;
+        }
+        const int w = src->width;
+        if ((st = image_alloc(out, w, out_h)) != AVIARY_OK) goto done;
+        for (int yy = 0; yy < out_h; yy++) {
+            const int ymin = bv[2 * yy], ymax = bv[2 * yy + 1];
+            const int32_t *k = kv + (size_t)yy * ks;
+            uint8_t *o = out->rgb + (size_t)yy * w * 3;
+            for (int xx = 0; xx < w * 3; xx++) {
+                int32_t s = 1 << (PRECISION_BITS - 1);
+                for (int y = 0; y < ymax; y++) s += src->rgb[((size_t)(y + ymin) * w) * 3 + xx] * k[y];
+                o[xx] = clip8(s);
+            }
+        }
+    } else if (src == &tmp) {
+        *out = tmp;
+        tmp.rgb = NULL;
+    } else {
+        if ((st = image_alloc(out, W, H)) == AVIARY_OK) memcpy(out->rgb, in->rgb, (size_t)W * H * 3);
+    }
+done:
+    aviary_image_free(&tmp);
+    free(bh);
+    free(bv);
+    free(kh);
+    free(kv);
+    return st;
+}
+
+void aviary_image_short_side_size(int w, int h, int S, int *out_w, int *out_h) {
+    *out_w = w;
+    *out_h = h;
+    if ((w < h ? w : h) == S) return;
+    if (w < h) {
+        *out_w = S;
+        *out_h = (int)((double)((long long)S * h) / w);
+    } else {
+        *out_w = (int)((double)((long long)S * w) / h);
+        *out_h = S;
+    }
+}
+
+/* Python int(round(d / 2)) for an integer d: half to even. */
+static int half_round_even(int d) {
+    int q = d / 2; /* d >= 0 here */
+    if (d % 2 == 0) return q;
+    return (q % 2 == 0) ? q : q + 1;
+}
+
+aviary_status aviary_image_center_crop(const aviary_image *in, int crop_h, int crop_w, aviary_image *out) {
+    out->rgb = NULL;
+    out->width = out->height = 0;
+    if (!in || !in->rgb || in->width < 1 || in->height < 1)
+        return aviary_error(AVIARY_INVALID_ARG, "image crop: empty input image");
+    if (crop_h < 1 || crop_w < 1) return aviary_error(AVIARY_INVALID_ARG, "image crop: invalid size %dx%d", crop_h, crop_w);
+    int y1 = in->height > crop_h ? half_round_even(in->height - crop_h) : 0;
+    int x1 = in->width > crop_w ? half_round_even(in->width - crop_w) : 0;
+    int h = in->height - y1 < crop_h ? in->height - y1 : crop_h;
+    int w = in->width - x1 < crop_w ? in->width - x1 : crop_w;
+    aviary_status st = image_alloc(out, w, h);
+    if (st != AVIARY_OK) return st;
+    for (int y = 0; y < h; y++)
+        memcpy(out->rgb + (size_t)y * w * 3, in->rgb + ((size_t)(y + y1) * in->width + x1) * 3, (size_t)w * 3);
+    return AVIARY_OK;
+}
+
+void aviary_image_normalize(const aviary_image *in, const double mean[3], const double std[3], float *chw) {
+    const size_t n = (size_t)in->width * in->height;
+    for (int c = 0; c < 3; c++) {
+        const float m = (float)mean[c], inv = (float)(1.0 / std[c]);
+        float *o = chw + c * n;
+        for (size_t i = 0; i < n; i++) o[i] = ((float)in->rgb[3 * i + c] - m) * inv;
+    }
+}
+
+aviary_image_preprocess aviary_image_preprocess_default(void) {
+    aviary_image_preprocess p = {256, 224, 224, {123.675, 116.28, 103.53}, {58.395, 57.12, 57.375}};
+    return p;
+}
+
+aviary_status aviary_image_preprocess_run(const aviary_image *in, const aviary_image_preprocess *p, float **chw,
+                                          int *h, int *w) {
+    *chw = NULL;
+    for (int c = 0; c < 3; c++)
+        if (!(p->std[c] != 0.0) || !isfinite(p->std[c]) || !isfinite(p->mean[c]))
+            return aviary_error(AVIARY_INVALID_ARG, "image preprocess: std must be finite and non-zero");
+    aviary_image a = {0, 0, NULL}, b = {0, 0, NULL};
+    const aviary_image *cur = in;
+    aviary_status st = AVIARY_OK;
+    if (p->resize_short > 0) {
+        int rw, rh;
+        aviary_image_short_side_size(in->width, in->height, p->resize_short, &rw, &rh);
+        if (rw < 1) rw = 1;
+        if (rh < 1) rh = 1;
+        if (rw != in->width || rh != in->height) {
+            if ((st = aviary_image_resize_bicubic(in, rw, rh, &a)) != AVIARY_OK) return st;
+            cur = &a;
+        }
+    }
+    if (p->crop_h > 0 && p->crop_w > 0) {
+        if ((st = aviary_image_center_crop(cur, p->crop_h, p->crop_w, &b)) != AVIARY_OK) goto done;
+        cur = &b;
+    }
+    float *buf = malloc((size_t)cur->width * cur->height * 3 * sizeof(float));
+    if (!buf) {
+        st = aviary_error(AVIARY_NOMEM, "image preprocess: out of memory");
+        goto done;
+    }
+    aviary_image_normalize(cur, p->mean, p->std, buf);
+    *chw = buf;
+    *h = cur->height;
+    *w = cur->width;
+done:
+    aviary_image_free(&a);
+    aviary_image_free(&b);
+    return st;
+}
