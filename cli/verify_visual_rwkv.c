@@ -78,6 +78,50 @@ static int32_t *get_ids(verify_ctx *v, const char *name, size_t *n) {
     return ids;
 }
 
+/* input.png -> CLIP preprocessing with inputs.preprocess.preprocessor_config;
+ * compares preprocess_resized and pixels; returns the pixels [3, S, S]. */
+static float *preprocess(verify_ctx *v, int S) {
+    const cJSON *in = cJSON_GetObjectItemCaseSensitive(v->fixture, "inputs");
+    const cJSON *pc = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(in, "preprocess"),
+                                                       "preprocessor_config");
+    const cJSON *img = cJSON_GetObjectItemCaseSensitive(in, "image");
+    int size = get_int(pc, "size", "shortest_edge", S), crop = get_int(pc, "crop_size", "height", S);
+    float mean[3], std[3];
+    for (int c = 0; c < 3; c++) {
+        const cJSON *m = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(pc, "image_mean"), c);
+        const cJSON *d = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(pc, "image_std"), c);
+        mean[c] = cJSON_IsNumber(m) ? (float)m->valuedouble : aviary_clip_mean[c];
+        std[c] = cJSON_IsNumber(d) ? (float)d->valuedouble : aviary_clip_std[c];
+    }
+    if (crop != S) {
+        fprintf(stderr, "aviary: %s: crop size %d differs from the vision tower's input %d\n", v->dir, crop, S);
+        return NULL;
+    }
+    char path[4096];
+    aviary_image im = {0}, rs = {0};
+    float *pix = malloc((size_t)3 * S * S * sizeof(float));
+    if (!pix || aviary_image_load(verify_path(v, cJSON_IsString(img) ? img->valuestring : "input.png", path,
+                                              sizeof path), &im) ||
+        aviary_clip_preprocess(&im, size, crop, mean, std, pix, &rs)) {
+        fprintf(stderr, "aviary: %s\n", pix ? aviary_errmsg() : "out of memory");
+        free(pix);
+        aviary_image_free(&im);
+        return NULL;
+    }
+    printf("  image %dx%d -> resized %dx%d -> crop %d\n", im.width, im.height, rs.width, rs.height, crop);
+    size_t n = (size_t)rs.width * (size_t)rs.height * 3;
+    float *f = malloc(n * sizeof(float));
+    if (f) {
+        for (size_t i = 0; i < n; i++) f[i] = rs.rgb[i];
+        verify_compare(v, "preprocess_resized", f, (int64_t)n, NULL);
+        free(f);
+    }
+    verify_compare(v, "pixels", pix, (int64_t)3 * S * S, NULL);
+    aviary_image_free(&im);
+    aviary_image_free(&rs);
+    return pix;
+}
+
 static int run(verify_ctx *v, aviary_vrwkv *vr, const float *pixels) {
     const aviary_model *m = aviary_vrwkv_lm(vr);
     const aviary_model_info *mi = aviary_model_get_info(m);
@@ -188,11 +232,8 @@ int verify_visual_rwkv(verify_ctx *v) {
            aviary_vrwkv_proj_gated(aviary_vrwkv_projection(vr)) ? "gated" : "linear", vi->hidden, mi->n_embd);
     printf("  LM RWKV-%d: %d layers, n_embd %d, vocab %d (%s)\n", mi->version, mi->n_layer, mi->n_embd,
            mi->vocab_size, w);
-    int64_t np = 0;
-    float *pixels = verify_expected_f32(v, "pixels", &np);
-    int rc = 1;
-    if (pixels && np == 3LL * vi->image_size * vi->image_size) rc = run(v, vr, pixels);
-    else if (pixels) fprintf(stderr, "aviary: %s: expected pixels do not match the vision tower's input size\n", v->dir);
+    float *pixels = preprocess(v, vi->image_size);
+    int rc = pixels ? run(v, vr, pixels) : 1;
     free(pixels);
     aviary_vrwkv_free(vr);
     return rc;

@@ -17,3 +17,19 @@ aviary_cli_error_test(ask_bad_layout "unknown prompt layout 'last'" ask -c ${_vq
 aviary_cli_error_test(ask_bad_max_tokens "--max-tokens" ask -c ${_vq_pipe} --image ${_vq_img} --max-tokens 0 "q")
 aviary_cli_error_test(ask_two_questions "more than one question" ask -c ${_vq_pipe} --image ${_vq_img} "a" "b")
 aviary_cli_error_test(ask_missing_pipeline "nope.json" ask -c nope.json --image ${_vq_img} "q")
+aviary_cli_error_test(ask_not_an_image "input.png|image" ask -c ${_vq_pipe} --image ${AVIARY_FIXTURES}/visual-rwkv6-tiny/fixture.json "q")
+aviary_cli_error_test(ask_no_backbone "needs a \"backbone\"" ask -c pipelines/visual_no_backbone.json --image ${_vq_img} "q")
+aviary_cli_error_test(ask_features_not_embeddings "expected f32 \\[image tokens, 128\\]" ask -c pipelines/visual_features_only.json --image ${_vq_img} "q")
+aviary_cli_error_test(ask_bad_heads "not divisible by 3 heads" ask -c pipelines/visual_bad_heads.json --image ${_vq_img} "q")
+
+# The fixture's weights end to end through the example pipeline: input.png ->
+# clip_vit -> visualrwkv_projection -> sandwich prompt -> bidirectional
+# prefill -> greedy. The answer is the official code's (README_visual.md §1).
+aviary_cli_test(ask_tiny_greedy ask -c ${_vq_pipe} --image ${_vq_img} --max-tokens 8
+                "What animal is in the picture?\nAnswer the question using a single word or phrase."
+                PASS_REGEX "^ GOPelman pattern tho arrestsquentiallexer convince\n$")
+# --chat: a follow-up question on the kept state gives a second answer line.
+add_test(NAME ask_tiny_chat COMMAND sh -c "printf 'Is it a cat?\\n' | \"$<TARGET_FILE:aviary_cli>\" ask -c ${_vq_pipe} --image ${_vq_img} --max-tokens 4 --chat 'What animal is it?'"
+         WORKING_DIRECTORY ${CMAKE_CURRENT_SOURCE_DIR})
+set_tests_properties(ask_tiny_chat PROPERTIES ENVIRONMENT "${AVIARY_TEST_ENV}" LABELS "cli"
+                     PASS_REGULAR_EXPRESSION "^[^\n]+\n[^\n]+\n$")

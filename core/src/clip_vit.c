@@ -318,6 +318,40 @@ aviary_status aviary_clip_vit_random(const char *spec, const aviary_clip_vit_par
     return AVIARY_OK;
 }
 
+const float aviary_clip_mean[3] = {0.48145466f, 0.4578275f, 0.40821073f};
+const float aviary_clip_std[3] = {0.26862954f, 0.26130258f, 0.27577711f};
+
+aviary_status aviary_clip_preprocess(const aviary_image *img, int size, int crop, const float mean[3],
+                                     const float std[3], float *chw, aviary_image *resized) {
+    if (!img || !img->rgb || !chw || size < 1 || crop < 1 || !mean || !std)
+        return aviary_error(AVIARY_INVALID_ARG, "aviary_clip_preprocess: bad argument");
+    int w = 0, h = 0;
+    aviary_image_short_side_size(img->width, img->height, size, &w, &h);
+    aviary_image r = {0};
+    aviary_status s = aviary_image_resize_bicubic(img, w, h, &r);
+    if (s) return s;
+    /* HF center_crop: top = (h - crop) // 2 (floor, also when negative: the
+     * image is then padded with zeros around) */
+    const int top = (r.height - crop) >= 0 ? (r.height - crop) / 2 : -((crop - r.height + 1) / 2);
+    const int left = (r.width - crop) >= 0 ? (r.width - crop) / 2 : -((crop - r.width + 1) / 2);
+    const double inv255 = 1.0 / 255.0;
+    for (int c = 0; c < 3; c++) {
+        const float m = mean[c], sd = std[c];
+        for (int y = 0; y < crop; y++)
+            for (int x = 0; x < crop; x++) {
+                const int sy = y + top, sx = x + left;
+                const uint8_t u = (sy >= 0 && sy < r.height && sx >= 0 && sx < r.width)
+                                      ? r.rgb[((size_t)sy * (size_t)r.width + (size_t)sx) * 3 + (size_t)c]
+                                      : 0;
+                const float v = (float)((double)u * inv255);
+                chw[((size_t)c * (size_t)crop + (size_t)y) * (size_t)crop + (size_t)x] = (v - m) / sd;
+            }
+    }
+    if (resized) *resized = r;
+    else aviary_image_free(&r);
+    return AVIARY_OK;
+}
+
 void aviary_clip_vit_cls_last(float *hidden, int n_patches, int dim) {
     if (!hidden || n_patches < 1 || dim < 1) return;
     const size_t D = (size_t)dim;

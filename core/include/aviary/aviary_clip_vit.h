@@ -27,6 +27,7 @@
 #ifndef AVIARY_CLIP_VIT_H
 #define AVIARY_CLIP_VIT_H
 #include "aviary_checkpoint.h"
+#include "aviary_image.h"
 #include "aviary_linear.h"
 
 #ifdef __cplusplus
@@ -70,6 +71,23 @@ AVIARY_API aviary_status aviary_clip_vit_random(const char *spec, const aviary_c
                                                 uint64_t seed, aviary_clip_vit **out);
 AVIARY_API void aviary_clip_vit_free(aviary_clip_vit *v);
 AVIARY_API const aviary_clip_vit_info *aviary_clip_vit_get_info(const aviary_clip_vit *v);
+
+/* OpenAI CLIP's normalisation constants (CLIPImageProcessor image_mean/std). */
+AVIARY_API extern const float aviary_clip_mean[3];
+AVIARY_API extern const float aviary_clip_std[3];
+
+/* CLIP image preprocessing as HF CLIPImageProcessor (numpy/PIL path) with
+ * size={"shortest_edge": size}, crop_size=crop, resample=BICUBIC:
+ *   resize the short side to `size`, the long side to int(size*long/short),
+ *   with aviary_image.h's Pillow-exact bicubic (uint8 result);
+ *   centre crop crop x crop at top=(h-crop)//2, left=(w-crop)//2 (padding with
+ *   0 where the image is smaller, as HF's center_crop does);
+ *   x = float32(u8 * (1/255 in double)); y = (x - mean[c]) / std[c] in float32.
+ * chw: [3, crop, crop] floats (caller-allocated). resized (NULL or an empty
+ * aviary_image) receives the resized image before the crop (for debugging;
+ * free with aviary_image_free). */
+AVIARY_API aviary_status aviary_clip_preprocess(const aviary_image *img, int size, int crop, const float mean[3],
+                                                const float std[3], float *chw, aviary_image *resized);
 
 /* hidden[P+1, D] = last_hidden_state for pixels [3, S, S] (CHW, normalised),
  * in CLIP's order: CLS first, then the patches row-major. */
