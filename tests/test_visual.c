@@ -179,6 +179,41 @@ static void test_prefill(void) {
     CHECK(aviary_model_forward_layer(m, s, 1, r, T) == AVIARY_OK);
     for (int i = A; i < B; i++)
         for (int c = 0; c < C; c++) CHECK(r[(A + B - 1 - i) * C + c] == blocks2[T * C + i * C + c]);
+    /* a long prefix (processed in row chunks inside each layer) equals one
+     * forward_layer call per layer over all rows with the same flips */
+    {
+        enum { TL = 600, IA = 7, IB = 583 };
+        float *y0 = malloc((size_t)TL * C * sizeof(float)), *y1 = malloc((size_t)TL * C * sizeof(float));
+        float *tmp = malloc((size_t)C * sizeof(float)), lg3[V];
+        CHECK(y0 && y1 && tmp);
+        if (y0 && y1 && tmp) {
+            for (int i = 0; i < TL * C; i++) y0[i] = y1[i] = 0.4f * cosf(0.011f * (float)i);
+            aviary_state_reset(s);
+            CHECK(aviary_vrwkv_prefill(m, s, y0, TL, IA, IB, NULL, lg3) == AVIARY_OK);
+            aviary_state_reset(s);
+            for (int l = 0; l < 3; l++) {
+                if (l % 2)
+                    for (int i = IA, j = IB - 1; i < j; i++, j--) {
+                        memcpy(tmp, y1 + i * C, C * sizeof(float));
+                        memcpy(y1 + i * C, y1 + j * C, C * sizeof(float));
+                        memcpy(y1 + j * C, tmp, C * sizeof(float));
+                    }
+                CHECK(aviary_model_forward_layer(m, s, l, y1, TL) == AVIARY_OK);
+                if (l % 2)
+                    for (int i = IA, j = IB - 1; i < j; i++, j--) {
+                        memcpy(tmp, y1 + i * C, C * sizeof(float));
+                        memcpy(y1 + i * C, y1 + j * C, C * sizeof(float));
+                        memcpy(y1 + j * C, tmp, C * sizeof(float));
+                    }
+            }
+            double dmax = 0;
+            for (int i = 0; i < TL * C; i++) dmax = fmax(dmax, fabs(y0[i] - y1[i]));
+            if (dmax > 1e-4) fprintf(stderr, "chunked prefill differs by %g\n", dmax), failures++;
+        }
+        free(y0);
+        free(y1);
+        free(tmp);
+    }
     /* errors */
     CHECK(aviary_vrwkv_prefill(m, s, x, T, 4, T + 1, NULL, NULL) == AVIARY_INVALID_ARG);
     int32_t bad = V + 5;

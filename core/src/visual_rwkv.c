@@ -266,6 +266,10 @@ aviary_status aviary_vrwkv_assemble(const aviary_model *m, const int32_t *before
 
 /* ------------------------------------------------------------ prefill */
 
+/* Rows per forward_layer call in the prefill (matmul activations stay in
+ * cache; one call over ~600 rows measured 3x slower than 256-row chunks). */
+#define VRWKV_PREFILL_CHUNK 256
+
 static void reverse_rows(float *x, size_t a, size_t b, size_t C, float *tmp) {
     if (b <= a + 1) return;
     for (size_t i = a, j = b - 1; i < j; i++, j--) {
@@ -292,7 +296,11 @@ aviary_status aviary_vrwkv_prefill(const aviary_model *m, aviary_state *s, float
     for (int l = 0; l < in->n_layer && !st; l++) {
         const bool flip = (l % 2) == 1;
         if (flip) reverse_rows(x, img_start, img_end, C, tmp);
-        st = aviary_model_forward_layer(m, s, l, x, T);
+        /* rows in chunks: the layer's state carries from chunk to chunk, so
+         * this equals one call over all T rows, with smaller activations */
+        const size_t chunk = VRWKV_PREFILL_CHUNK;
+        for (size_t t0 = 0; t0 < T && !st; t0 += chunk)
+            st = aviary_model_forward_layer(m, s, l, x + t0 * C, T - t0 < chunk ? T - t0 : chunk);
         if (flip) reverse_rows(x, img_start, img_end, C, tmp);
         if (!st && block_outputs) memcpy(block_outputs + (size_t)l * T * C, x, T * C * sizeof(float));
     }
