@@ -373,37 +373,67 @@ void aviary_clip_vit_cls_last(float *hidden, int n_patches, int dim) {
 
 /* Multi-head softmax attention: out[T, D] from q (already scaled), k, v [T, D].
  * kt: scratch [D, T] (k transposed, so the score loop runs over contiguous
- * keys); sc: scratch [H, T]. */
+ * keys); sc: scratch [H, ATT_ROWS, T]. Query rows go in blocks of ATT_ROWS so
+ * that each key / value row loaded serves several queries. Compiled for
+ * AVX-512 and AVX2 as well (GCC picks at run time); the project builds for
+ * baseline x86-64 otherwise. */
+#define ATT_ROWS 4
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
+__attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#endif
 static void attention(const float *q, const float *k, const float *v, int T, int D, int H, float *kt, float *sc,
                       float *out) {
     const int hd = D / H;
     for (int t = 0; t < T; t++)
         for (int c = 0; c < D; c++) kt[(size_t)c * T + t] = k[(size_t)t * D + c];
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(dynamic, 1)
     for (int h = 0; h < H; h++) {
-        float *s = sc + (size_t)h * T;
-        for (int i = 0; i < T; i++) {
-            const float *qi = q + (size_t)i * D + h * hd;
-            for (int j = 0; j < T; j++) s[j] = 0.0f;
+        float *s = sc + (size_t)h * ATT_ROWS * T;
+        for (int i0 = 0; i0 < T; i0 += ATT_ROWS) {
+            const int nr = T - i0 < ATT_ROWS ? T - i0 : ATT_ROWS;
+            for (int j = 0; j < ATT_ROWS * T; j++) s[j] = 0.0f;
             for (int d = 0; d < hd; d++) {
-                const float qd = qi[d];
                 const float *kr = kt + (size_t)(h * hd + d) * T;
-                for (int j = 0; j < T; j++) s[j] += qd * kr[j];
+                if (nr == ATT_ROWS) {
+                    const float q0 = q[(size_t)i0 * D + h * hd + d], q1 = q[(size_t)(i0 + 1) * D + h * hd + d];
+                    const float q2 = q[(size_t)(i0 + 2) * D + h * hd + d], q3 = q[(size_t)(i0 + 3) * D + h * hd + d];
+                    float *s0 = s, *s1 = s + T, *s2 = s + 2 * T, *s3 = s + 3 * T;
+                    for (int j = 0; j < T; j++) {
+                        const float kj = kr[j];
+                        s0[j] += q0 * kj;
+                        s1[j] += q1 * kj;
+                        s2[j] += q2 * kj;
+                        s3[j] += q3 * kj;
+                    }
+                } else {
+                    for (int r = 0; r < nr; r++) {
+                        const float qd = q[(size_t)(i0 + r) * D + h * hd + d];
+                        float *sr = s + (size_t)r * T;
+                        for (int j = 0; j < T; j++) sr[j] += qd * kr[j];
+                    }
+                }
             }
-            float mx = s[0];
-            for (int j = 1; j < T; j++) mx = s[j] > mx ? s[j] : mx;
-            float sum = 0.0f;
-            for (int j = 0; j < T; j++) {
-                s[j] = expf(s[j] - mx);
-                sum += s[j];
+            for (int r = 0; r < nr; r++) {
+                float *sr = s + (size_t)r * T;
+                float mx = sr[0];
+                for (int j = 1; j < T; j++) mx = sr[j] > mx ? sr[j] : mx;
+                float sum = 0.0f;
+                for (int j = 0; j < T; j++) {
+                    sr[j] = expf(sr[j] - mx);
+                    sum += sr[j];
+                }
+                const float inv = 1.0f / sum;
+                for (int j = 0; j < T; j++) sr[j] *= inv;
+                float *o = out + (size_t)(i0 + r) * D + h * hd;
+                for (int d = 0; d < hd; d++) o[d] = 0.0f;
             }
-            const float inv = 1.0f / sum;
-            float *o = out + (size_t)i * D + h * hd;
-            for (int d = 0; d < hd; d++) o[d] = 0.0f;
             for (int j = 0; j < T; j++) {
-                const float pj = s[j] * inv;
                 const float *vj = v + (size_t)j * D + h * hd;
-                for (int d = 0; d < hd; d++) o[d] += pj * vj[d];
+                for (int r = 0; r < nr; r++) {
+                    const float pj = s[(size_t)r * T + j];
+                    float *o = out + (size_t)(i0 + r) * D + h * hd;
+                    for (int d = 0; d < hd; d++) o[d] += pj * vj[d];
+                }
             }
         }
     }
@@ -419,11 +449,11 @@ aviary_status aviary_clip_vit_forward(const aviary_clip_vit *v, const float *pix
     if (big < (size_t)P * K) big = (size_t)P * K;
     /* one block: h [T,D], q, k, v, att [T,D], kt [D,T], scores [H,T], big [T, max(I, D, 3pp)] */
     size_t TD = (size_t)T * D;
-    size_t total = 6 * TD + (size_t)H * T + big;
+    size_t total = 6 * TD + (size_t)H * ATT_ROWS * T + big;
     float *buf = aviary__alloc_aligned(total * sizeof(float));
     if (!buf) return aviary_error(AVIARY_NOMEM, "CLIP vision tower: out of memory for %d tokens", T);
     float *h = buf, *q = h + TD, *k = q + TD, *vv = k + TD, *att = vv + TD, *kt = att + TD, *sc = kt + TD,
-          *mid = sc + (size_t)H * T;
+          *mid = sc + (size_t)H * ATT_ROWS * T;
     aviary_status s;
     /* unfold patches row-major: row r = (gy, gx), columns (c, ky, kx) */
     for (int gy = 0; gy < g; gy++)
