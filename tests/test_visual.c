@@ -223,11 +223,105 @@ static void test_prefill(void) {
     aviary_model_free(m);
 }
 
-int main(void) {
+/* Split the fixture's one-file checkpoint into an official-style LM file
+ * (rwkv.* without the prefix) and a vision file (vit.* + proj.*), as
+ * safetensors; return false if that is not possible. */
+static bool split_write(const aviary_checkpoint *ck, const char *path, bool lm) {
+    FILE *f = fopen(path, "wb");
+    if (!f) return false;
+    char *hdr = malloc(1 << 20);
+    size_t hl = 0, off = 0;
+    hl += (size_t)snprintf(hdr + hl, 64, "{");
+    bool first = true;
+    for (int pass = 0; pass < 2; pass++) {
+        if (pass == 1) {
+            hl += (size_t)snprintf(hdr + hl, 8, "}");
+            while (hl % 8) hdr[hl++] = ' ';
+            uint64_t h64 = hl;
+            fwrite(&h64, 8, 1, f);
+            fwrite(hdr, 1, hl, f);
+        }
+        for (size_t i = 0; i < aviary_checkpoint_count(ck); i++) {
+            const aviary_tensor *t = aviary_checkpoint_at(ck, i);
+            bool is_lm = !strncmp(t->name, "rwkv.", 5);
+            if (is_lm != lm || t->dtype != AVIARY_BF16 || !aviary_tensor_is_contiguous(t)) continue;
+            size_t bytes = (size_t)aviary_tensor_numel(t) * 2;
+            if (pass == 0) {
+                hl += (size_t)snprintf(hdr + hl, 512, "%s\"%s\":{\"dtype\":\"BF16\",\"shape\":[", first ? "" : ",",
+                                       lm ? t->name + 5 : t->name);
+                for (int d = 0; d < t->ndim; d++)
+                    hl += (size_t)snprintf(hdr + hl, 32, "%s%lld", d ? "," : "", (long long)t->shape[d]);
+                hl += (size_t)snprintf(hdr + hl, 96, "],\"data_offsets\":[%zu,%zu]}", off, off + bytes);
+                off += bytes;
+                first = false;
+            } else {
+                fwrite(t->data, 1, bytes, f);
+            }
+        }
+    }
+    free(hdr);
+    return fclose(f) == 0;
+}
+
+static void test_separate_files(const char *one_file) {
+    aviary_checkpoint *ck = NULL;
+    if (aviary_checkpoint_open(one_file, &ck)) {
+        fprintf(stderr, "%s\n", aviary_errmsg());
+        failures++;
+        return;
+    }
+    char lm[] = "/tmp/aviary_test_vlm_XXXXXX", vis[] = "/tmp/aviary_test_vvis_XXXXXX";
+    int f1 = mkstemp(lm), f2 = mkstemp(vis);
+    CHECK(f1 >= 0 && f2 >= 0);
+    CHECK(split_write(ck, lm, true) && split_write(ck, vis, false));
+    aviary_checkpoint_close(ck);
+    aviary_vrwkv_params p = aviary_vrwkv_default_params();
+    p.vision_heads = 2;
+    aviary_vrwkv *one = NULL, *two = NULL;
+    CHECK(aviary_vrwkv_load(one_file, NULL, &p, &one) == AVIARY_OK);
+    CHECK(aviary_vrwkv_load(lm, vis, &p, &two) == AVIARY_OK);
+    if (one && two) {
+        const aviary_clip_vit_info *vi = aviary_clip_vit_get_info(aviary_vrwkv_vision(two));
+        const int S = vi->image_size, n = aviary_vrwkv_image_tokens(two);
+        const int C = aviary_model_get_info(aviary_vrwkv_lm(two))->n_embd;
+        float *pix = malloc((size_t)3 * S * S * sizeof(float));
+        float *e1 = malloc((size_t)n * C * sizeof(float)), *e2 = malloc((size_t)n * C * sizeof(float));
+        for (int i = 0; i < 3 * S * S; i++) pix[i] = sinf(0.01f * (float)i);
+        CHECK(aviary_vrwkv_encode_image(one, pix, NULL, e1) == AVIARY_OK);
+        CHECK(aviary_vrwkv_encode_image(two, pix, NULL, e2) == AVIARY_OK);
+        CHECK(!memcmp(e1, e2, (size_t)n * C * sizeof(float)));
+        int32_t ids[3] = {24281, 59, 11};
+        float *x1 = malloc((size_t)(n + 3) * C * sizeof(float)), *x2 = malloc((size_t)(n + 3) * C * sizeof(float));
+        float *lg1 = malloc(65536 * sizeof(float)), *lg2 = malloc(65536 * sizeof(float));
+        aviary_state *s1 = NULL, *s2 = NULL;
+        CHECK(aviary_state_create(aviary_vrwkv_lm(one), &s1) == AVIARY_OK);
+        CHECK(aviary_state_create(aviary_vrwkv_lm(two), &s2) == AVIARY_OK);
+        CHECK(aviary_vrwkv_assemble(aviary_vrwkv_lm(one), ids, 2, e1, (size_t)n, ids + 2, 1, x1) == AVIARY_OK);
+        CHECK(aviary_vrwkv_assemble(aviary_vrwkv_lm(two), ids, 2, e2, (size_t)n, ids + 2, 1, x2) == AVIARY_OK);
+        CHECK(aviary_vrwkv_prefill(aviary_vrwkv_lm(one), s1, x1, (size_t)n + 3, 2, (size_t)n + 1, NULL, lg1) == AVIARY_OK);
+        CHECK(aviary_vrwkv_prefill(aviary_vrwkv_lm(two), s2, x2, (size_t)n + 3, 2, (size_t)n + 1, NULL, lg2) == AVIARY_OK);
+        CHECK(!memcmp(lg1, lg2, 65536 * sizeof(float)));
+        aviary_state_free(s1);
+        aviary_state_free(s2);
+        free(pix); free(e1); free(e2); free(x1); free(x2); free(lg1); free(lg2);
+    }
+    /* the vision file alone has no LM: a clear error */
+    aviary_vrwkv *bad = NULL;
+    CHECK(aviary_vrwkv_load(vis, NULL, &p, &bad) != AVIARY_OK && !bad);
+    aviary_vrwkv_free(one);
+    aviary_vrwkv_free(two);
+    unlink(lm);
+    unlink(vis);
+    if (f1 >= 0) close(f1);
+    if (f2 >= 0) close(f2);
+}
+
+int main(int argc, char **argv) {
     test_prompt();
     test_cls_last();
     test_gated_projection();
     test_prefill();
+    test_separate_files(argc > 1 ? argv[1] : "fixtures/visual-rwkv6-tiny/model.pth");
     if (failures) fprintf(stderr, "%d failures\n", failures);
     else printf("test_visual: all passed\n");
     return failures ? 1 : 0;
