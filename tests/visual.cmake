@@ -33,3 +33,11 @@ add_test(NAME ask_tiny_chat COMMAND sh -c "printf 'Is it a cat?\\n' | \"$<TARGET
          WORKING_DIRECTORY ${CMAKE_CURRENT_SOURCE_DIR})
 set_tests_properties(ask_tiny_chat PROPERTIES ENVIRONMENT "${AVIARY_TEST_ENV}" LABELS "cli"
                      PASS_REGULAR_EXPRESSION "^[^\n]+\n[^\n]+\n$")
+# Seeded sampling (tokgen's sampler) is reproducible; --layout first runs too.
+add_test(NAME ask_tiny_sampled_reproducible
+         COMMAND sh -c "a=$(\"$<TARGET_FILE:aviary_cli>\" ask -c ${_vq_pipe} --image ${_vq_img} --max-tokens 6 --temperature 1.0 --top-p 0.9 --seed 7 'What is it?') && b=$(\"$<TARGET_FILE:aviary_cli>\" ask -c ${_vq_pipe} --image ${_vq_img} --max-tokens 6 --temperature 1.0 --top-p 0.9 --seed 7 'What is it?') && [ -n \"$a\" ] && [ \"$a\" = \"$b\" ]"
+         WORKING_DIRECTORY ${CMAKE_CURRENT_SOURCE_DIR})
+set_tests_properties(ask_tiny_sampled_reproducible PROPERTIES ENVIRONMENT "${AVIARY_TEST_ENV}" LABELS "cli")
+# 49 = "User: " (User, :, space) + 37 image rows + "\nWhat is it?\n\n" (6) + "Assistant:" (3)
+aviary_cli_test(ask_tiny_image_first ask -c ${_vq_pipe} --image ${_vq_img} --layout first --max-tokens 4 --stats "What is it?"
+                PASS_REGEX "prefill [0-9.]+ s \\(49 tokens\\)")
