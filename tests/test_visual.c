@@ -226,7 +226,7 @@ static void test_prefill(void) {
 /* Split the fixture's one-file checkpoint into an official-style LM file
  * (rwkv.* without the prefix) and a vision file (vit.* + proj.*), as
  * safetensors; return false if that is not possible. */
-static bool split_write(const aviary_checkpoint *ck, const char *path, bool lm) {
+static bool split_write(const aviary_checkpoint *ck, const char *path, bool lm, const char *skip) {
     FILE *f = fopen(path, "wb");
     if (!f) return false;
     char *hdr = malloc(1 << 20);
@@ -245,6 +245,7 @@ static bool split_write(const aviary_checkpoint *ck, const char *path, bool lm) 
             const aviary_tensor *t = aviary_checkpoint_at(ck, i);
             bool is_lm = !strncmp(t->name, "rwkv.", 5);
             if (is_lm != lm || t->dtype != AVIARY_BF16 || !aviary_tensor_is_contiguous(t)) continue;
+            if (skip && !strcmp(t->name, skip)) continue;
             size_t bytes = (size_t)aviary_tensor_numel(t) * 2;
             if (pass == 0) {
                 hl += (size_t)snprintf(hdr + hl, 512, "%s\"%s\":{\"dtype\":\"BF16\",\"shape\":[", first ? "" : ",",
@@ -273,7 +274,7 @@ static void test_separate_files(const char *one_file) {
     char lm[] = "/tmp/aviary_test_vlm_XXXXXX", vis[] = "/tmp/aviary_test_vvis_XXXXXX";
     int f1 = mkstemp(lm), f2 = mkstemp(vis);
     CHECK(f1 >= 0 && f2 >= 0);
-    CHECK(split_write(ck, lm, true) && split_write(ck, vis, false));
+    CHECK(split_write(ck, lm, true, NULL) && split_write(ck, vis, false, NULL));
     aviary_checkpoint_close(ck);
     aviary_vrwkv_params p = aviary_vrwkv_default_params();
     p.vision_heads = 2;
@@ -308,6 +309,13 @@ static void test_separate_files(const char *one_file) {
     /* the vision file alone has no LM: a clear error */
     aviary_vrwkv *bad = NULL;
     CHECK(aviary_vrwkv_load(vis, NULL, &p, &bad) != AVIARY_OK && !bad);
+    /* a vision file missing one tensor: the error names the file and the key */
+    if (aviary_checkpoint_open(one_file, &ck) == AVIARY_OK) {
+        CHECK(split_write(ck, vis, false, "vit.vision_model.encoder.layers.1.mlp.fc2.bias"));
+        aviary_checkpoint_close(ck);
+        CHECK(aviary_vrwkv_load(lm, vis, &p, &bad) == AVIARY_NOT_FOUND && !bad);
+        CHECK(strstr(aviary_errmsg(), "vit.vision_model.encoder.layers.1.mlp.fc2.bias") && strstr(aviary_errmsg(), vis));
+    }
     aviary_vrwkv_free(one);
     aviary_vrwkv_free(two);
     unlink(lm);

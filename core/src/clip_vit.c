@@ -87,10 +87,11 @@ static aviary_status get(src *S, const char *name, int64_t d0, int64_t d1, float
     if (!t) return aviary_error(AVIARY_NOT_FOUND, "%s: CLIP vision tower: missing tensor '%s'", S->file, key);
     bool ok = d1 < 0 ? (t->ndim == 1 && t->shape[0] == d0) : (t->ndim == 2 && t->shape[0] == d0 && t->shape[1] == d1);
     if (!ok) {
-        char b[96];
-        return aviary_error(AVIARY_SHAPE, "%s: CLIP vision tower: '%s' has shape %s, expected [%lld%s%lld]", S->file,
-                            key, aviary_tensor_shape_str(t, b, sizeof b), (long long)d0, d1 < 0 ? "" : ", ",
-                            (long long)(d1 < 0 ? 0 : d1));
+        char b[96], want[64];
+        if (d1 < 0) snprintf(want, sizeof want, "[%lld]", (long long)d0);
+        else snprintf(want, sizeof want, "[%lld, %lld]", (long long)d0, (long long)d1);
+        return aviary_error(AVIARY_SHAPE, "%s: CLIP vision tower: '%s' has shape %s, expected %s", S->file, key,
+                            aviary_tensor_shape_str(t, b, sizeof b), want);
     }
     *out = t;
     return AVIARY_OK;
