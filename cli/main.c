@@ -18,6 +18,9 @@ static const command commands[] = {
     {"forecast", cli_cmd_forecast, "forecast time series from a CSV file with an RWKV-TS pipeline"},
     {"ask", cli_cmd_ask, "answer a question about an image with a VisualRWKV pipeline"},
     {"bench", cli_cmd_bench, "measure prefill/generation speed and memory of an RWKV LM"},
+    {"generate", cli_cmd_generate, "continue a prompt with an RWKV LM, streaming the text"},
+    {"tokenize", cli_cmd_tokenize, "text to RWKV World token ids and back"},
+    {"chat", cli_cmd_chat, "chat with an RWKV LM (User:/Assistant: turns, state kept between turns)"},
 };
 
 static void usage(FILE *f) {

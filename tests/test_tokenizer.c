@@ -102,6 +102,22 @@ static void test_hostile(void) {
     expect_error("1 '\xFF' 1\n", "bad.txt:1: not valid UTF-8");
     expect_error("1 '\xC0\x80' 2\n", "not valid UTF-8"); /* overlong */
     expect_error("2000000 'a' 1\n", "expected '<id>");
+    {
+        /* a 5000-byte token: refused (the trie is built recursively, one level per byte) */
+        static char big[5100];
+        memcpy(big, "1 '", 3);
+        memset(big + 3, 'x', 5000);
+        memcpy(big + 5003, "' 5000\n", 8);
+        expect_error(big, "bad.txt:1: token of 5000 bytes (at most 4096)");
+        char *huge = malloc(70100);
+        if (huge) {
+            memcpy(huge, "1 '", 3);
+            memset(huge + 3, 'x', 70000);
+            memcpy(huge + 70003, "' 70000\n", 9);
+            expect_error(huge, "bad.txt:1: line too long");
+            free(huge);
+        }
+    }
     /* A line without its final newline is fine. */
     aviary_tokenizer *t = load_str("1 'a' 1\n2 'b' 1");
     CHECK(t && aviary_tokenizer_n_ids(t) == 3);

@@ -199,24 +199,57 @@ aviary_status aviary_sampler_sample(aviary_sampler *s, const float *logits, int3
     for (int32_t i = 0; i < V; i++) w[i] *= inv;
     bool use_top_p = s->p.top_p < 1.0f, use_top_k = s->p.top_k > 0 && s->p.top_k < V;
     if (use_top_p || use_top_k) {
-        for (int32_t i = 0; i < V; i++) s->order[i] = i;
-        sort_values = w;
-        qsort(s->order, (size_t)V, sizeof *s->order, by_prob_desc);
-        if (use_top_p) {
-            /* float running sum, as ChatRWKV's np.cumsum over float32 */
-            float c = 0, cutoff = w[s->order[0]];
-            for (int32_t k = 0; k < V; k++) {
-                c += w[s->order[k]];
-                if (c >= s->p.top_p) {
-                    cutoff = w[s->order[k]];
-                    break;
+        /* Sorting all V tokens costs more than a model step with a big
+         * vocabulary. The tokens >= a threshold t are exactly the head of
+         * the full descending order, so it is enough to sort them when the
+         * nucleus (the running sum reaching top_p) and the top k lie inside
+         * them. Start with t = p_max / 64 and lower t until they do (at
+         * worst t = 0: everything). The result is identical to sorting all. */
+        const float pmax = w[best];
+        float t = pmax / 64.0f, cutoff = -1;
+        int32_t n = 0;
+        for (;;) {
+            n = 0;
+            if (t > 0) {
+                for (int32_t i = 0; i < V; i++)
+                    if (w[i] >= t) s->order[n++] = i;
+            } else {
+                for (int32_t i = 0; i < V; i++) s->order[i] = i;
+                n = V;
+            }
+            bool enough = n == V || !use_top_k || n >= s->p.top_k;
+            if (enough) {
+                sort_values = w;
+                qsort(s->order, (size_t)n, sizeof *s->order, by_prob_desc);
+                if (use_top_p) {
+                    /* float running sum, as ChatRWKV's np.cumsum over float32 */
+                    float c = 0;
+                    for (int32_t k = 0; k < n; k++) {
+                        c += w[s->order[k]];
+                        if (c >= s->p.top_p) {
+                            cutoff = w[s->order[k]];
+                            break;
+                        }
+                    }
+                    enough = cutoff >= 0 || n == V;
                 }
             }
+            if (enough) break;
+            t = t > 1e-30f ? t / 256.0f : 0.0f;
+        }
+        /* Tokens outside order[0..n) are below every token in it. */
+        const float floor_p = n < V ? w[s->order[n - 1]] : 0.0f;
+        if (use_top_p) {
+            if (cutoff < 0) cutoff = pmax; /* sum never reached top_p: ChatRWKV keeps the maxima */
             for (int32_t i = 0; i < V; i++)
                 if (w[i] < cutoff) w[i] = 0;
         }
-        if (use_top_k)
-            for (int32_t k = s->p.top_k; k < V; k++) w[s->order[k]] = 0;
+        if (use_top_k) {
+            for (int32_t k = s->p.top_k; k < n; k++) w[s->order[k]] = 0;
+            if (n < V)
+                for (int32_t i = 0; i < V; i++)
+                    if (w[i] < floor_p) w[i] = 0;
+        }
     }
     if (s->p.temperature != 1.0f) {
         const float e = 1.0f / s->p.temperature;

@@ -4,6 +4,7 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <stdio.h>
+#include <unistd.h>
 #include "aviary/aviary_tokenizer.h"
 #include "internal.h"
 
@@ -194,8 +195,11 @@ static aviary_status parse_literal(builder *b, const char *line, size_t end, siz
         return aviary_error(AVIARY_FORMAT, "%s:%u: expected a quoted Python string or bytes literal after the id",
                             b->name, ln);
     char q = line[i++];
-    /* Each source byte yields at most 4 output bytes. */
-    aviary_status st = blob_reserve(b, 4 * (end - i));
+    /* Every escape is at least as long as the bytes it stands for, so the
+     * token is never longer than its source. */
+    if (end - i > 16 * (size_t)AVIARY_TOKENIZER_MAX_TOKEN_BYTES)
+        return aviary_error(AVIARY_FORMAT, "%s:%u: line too long for a vocabulary entry", b->name, ln);
+    aviary_status st = blob_reserve(b, end - i);
     if (st) return st;
     uint8_t *o = b->blob + b->blob_len;
     size_t n = 0;
@@ -315,6 +319,9 @@ static aviary_status parse_line(builder *b, const char *line, size_t end, unsign
         return aviary_error(AVIARY_FORMAT, "%s:%u: expected ' <byte length>' after the literal", b->name, ln);
     size_t len = b->blob_len - start;
     if (len == 0) return aviary_error(AVIARY_FORMAT, "%s:%u: empty token", b->name, ln);
+    if (len > AVIARY_TOKENIZER_MAX_TOKEN_BYTES)
+        return aviary_error(AVIARY_FORMAT, "%s:%u: token of %zu bytes (at most %d)", b->name, ln, len,
+                            AVIARY_TOKENIZER_MAX_TOKEN_BYTES);
     if (len != declared)
         return aviary_error(AVIARY_FORMAT, "%s:%u: literal is %zu bytes but the line says %u", b->name, ln, len,
                             declared);
@@ -347,7 +354,8 @@ typedef struct trie_build {
     uint32_t n_nodes, n_edges;
 } trie_build;
 
-/* e[lo..hi) share their first `depth` bytes; node ni represents them. */
+/* e[lo..hi) share their first `depth` bytes; node ni represents them.
+ * Recursion depth = longest token (<= AVIARY_TOKENIZER_MAX_TOKEN_BYTES). */
 static void build_node(trie_build *tb, size_t lo, size_t hi, uint32_t depth, uint32_t ni) {
     trie_node *nodes = tb->t->nodes;
     nodes[ni].token = -1;
@@ -616,35 +624,70 @@ static bool file_exists(const char *path) {
     return f != NULL;
 }
 
-aviary_status aviary_tokenizer_load_default(aviary_tokenizer **out) {
-    *out = NULL;
-    const char *env = getenv("AVIARY_VOCAB");
-    if (env && *env) return aviary_tokenizer_load(env, out);
-    char tried[3][4096];
-    int n_tried = 0;
+/* Candidate places of the installed vocabulary, in search order. */
+static int default_candidates(char tried[4][4096]) {
+    int n = 0;
     Dl_info info;
-    /* <prefix>/lib/libaviary.so or <prefix>/bin/aviary (static): share/ is a sibling. */
+    /* <prefix>/lib/libaviary.so, or <prefix>/bin/aviary when linked statically:
+     * share/ is a sibling of the directory. */
     if (dladdr((void *)&aviary_tokenizer_load_default, &info) && info.dli_fname) {
         const char *slash = strrchr(info.dli_fname, '/');
         if (slash) {
-            int k = snprintf(tried[n_tried], sizeof tried[0], "%.*s/../share/aviary/%s",
-                             (int)(slash - info.dli_fname), info.dli_fname, AVIARY_WORLD_VOCAB_FILE);
-            if (k > 0 && (size_t)k < sizeof tried[0]) n_tried++;
+            int k = snprintf(tried[n], 4096, "%.*s/../share/aviary/%s", (int)(slash - info.dli_fname),
+                             info.dli_fname, AVIARY_WORLD_VOCAB_FILE);
+            if (k > 0 && k < 4096) n++;
+        }
+    }
+    /* The running program's own prefix (dladdr may give a bare program name). */
+    char exe[4096];
+    ssize_t len = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (len > 0) {
+        exe[len] = '\0';
+        char *slash = strrchr(exe, '/');
+        if (slash) {
+            int k = snprintf(tried[n], 4096, "%.*s/../share/aviary/%s", (int)(slash - exe), exe,
+                             AVIARY_WORLD_VOCAB_FILE);
+            if (k > 0 && k < 4096) n++;
         }
     }
     const char *dirs[2] = {AVIARY_DATA_INSTALL_DIR, AVIARY_DATA_SOURCE_DIR};
     for (int d = 0; d < 2; d++) {
         if (!dirs[d][0]) continue;
-        int k = snprintf(tried[n_tried], sizeof tried[0], "%s/%s", dirs[d], AVIARY_WORLD_VOCAB_FILE);
-        if (k > 0 && (size_t)k < sizeof tried[0]) n_tried++;
+        int k = snprintf(tried[n], 4096, "%s/%s", dirs[d], AVIARY_WORLD_VOCAB_FILE);
+        if (k > 0 && k < 4096) n++;
     }
-    for (int i = 0; i < n_tried; i++)
-        if (file_exists(tried[i])) return aviary_tokenizer_load(tried[i], out);
-    char list[3 * 4096 + 16] = "";
-    for (int i = 0; i < n_tried; i++) {
+    return n;
+}
+
+aviary_status aviary_tokenizer_default_path(char *buf, size_t size) {
+    const char *env = getenv("AVIARY_VOCAB");
+    char tried[4][4096];
+    int n = 0;
+    if (env && *env) {
+        if (strlen(env) >= 4096) return aviary_error(AVIARY_INVALID_ARG, "AVIARY_VOCAB is too long");
+        strcpy(tried[n++], env);
+    } else {
+        n = default_candidates(tried);
+    }
+    for (int i = 0; i < n; i++)
+        if (file_exists(tried[i]) || (env && *env)) {
+            if (strlen(tried[i]) >= size)
+                return aviary_error(AVIARY_INVALID_ARG, "vocabulary path longer than %zu bytes", size);
+            strcpy(buf, tried[i]);
+            return AVIARY_OK;
+        }
+    char list[4 * 4096 + 16] = "";
+    for (int i = 0; i < n; i++) {
         if (i) strcat(list, ", ");
         strcat(list, tried[i]);
     }
     return aviary_error(AVIARY_NOT_FOUND, "vocabulary %s not found (set AVIARY_VOCAB or pass --vocab; looked in: %s)",
-                        AVIARY_WORLD_VOCAB_FILE, n_tried ? list : "nowhere");
+                        AVIARY_WORLD_VOCAB_FILE, n ? list : "nowhere");
+}
+
+aviary_status aviary_tokenizer_load_default(aviary_tokenizer **out) {
+    *out = NULL;
+    char path[4096];
+    aviary_status st = aviary_tokenizer_default_path(path, sizeof path);
+    return st ? st : aviary_tokenizer_load(path, out);
 }

@@ -25,5 +25,6 @@
 #include "aviary_model.h"
 #include "aviary_tokenizer.h"
 #include "aviary_sampler.h"
+#include "aviary_generate.h"
 
 #endif /* AVIARY_H */

@@ -15,8 +15,8 @@
  * bytes literal \xHH and \ooo are BYTES. Both accept \\ \' \" \n \t \r \a
  * \b \f \v and keep an unknown escape's backslash (as Python does). The
  * byte length must equal the decoded entry's length; ids must be unique
- * integers in [1, AVIARY_TOKENIZER_MAX_ID]; byte strings must be non-empty
- * and unique. Any violation fails the load with "FILE:LINE: problem".
+ * integers in [1, AVIARY_TOKENIZER_MAX_ID]; byte strings must be non-empty,
+ * at most AVIARY_TOKENIZER_MAX_TOKEN_BYTES long and unique. Any violation fails the load with "FILE:LINE: problem".
  */
 #ifndef AVIARY_TOKENIZER_H
 #define AVIARY_TOKENIZER_H
@@ -29,6 +29,8 @@ extern "C" {
 
 /* Largest token id a vocabulary file may use. */
 #define AVIARY_TOKENIZER_MAX_ID 1048575
+/* Longest token (bytes) a vocabulary file may hold (the World vocabulary's is 128). */
+#define AVIARY_TOKENIZER_MAX_TOKEN_BYTES 4096
 /* File name of the RWKV World vocabulary aviary installs (share/aviary/). */
 #define AVIARY_WORLD_VOCAB_FILE "rwkv_vocab_v20230424.txt"
 
@@ -46,10 +48,13 @@ AVIARY_API aviary_status aviary_tokenizer_load_buffer(const char *data, size_t l
 /* The byte-level tokenizer: id b <-> the single byte b, for b in 0..255. For
  * models trained on raw bytes (and aviary's 256-token test models). */
 AVIARY_API aviary_status aviary_tokenizer_bytes(aviary_tokenizer **out);
-/* Find and load the World vocabulary: $AVIARY_VOCAB if set (a file), else
- * AVIARY_WORLD_VOCAB_FILE in <dir of libaviary>/../share/aviary, the
- * configured install data dir, then the source tree (core/data). On failure
- * the message lists the places searched. */
+/* Find the World vocabulary: $AVIARY_VOCAB if set (taken as is), else the
+ * first existing AVIARY_WORLD_VOCAB_FILE in <dir of libaviary>/../share/aviary,
+ * <dir of the running program>/../share/aviary, the configured install data
+ * dir, then the source tree (core/data). Writes the path to buf[size].
+ * AVIARY_NOT_FOUND listing the places searched if there is none. */
+AVIARY_API aviary_status aviary_tokenizer_default_path(char *buf, size_t size);
+/* aviary_tokenizer_default_path + aviary_tokenizer_load. */
 AVIARY_API aviary_status aviary_tokenizer_load_default(aviary_tokenizer **out);
 /* NULL allowed. */
 AVIARY_API void aviary_tokenizer_free(aviary_tokenizer *t);
