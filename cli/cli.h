@@ -31,5 +31,6 @@ int cli_cmd_ask(int argc, char **argv);
 int cli_cmd_generate(int argc, char **argv);
 int cli_cmd_chat(int argc, char **argv);
 int cli_cmd_tokenize(int argc, char **argv);
+int cli_cmd_classify(int argc, char **argv);
 
 #endif

@@ -11,3 +11,33 @@ aviary_cli_test(verify_vision_vrwkv4_t_debug verify fixtures/vision-vrwkv4-t --m
 aviary_cli_test(verify_vision_vrwkv4_postnorm_debug verify fixtures/vision-vrwkv4-postnorm --mode debug)
 aviary_cli_test(verify_vision_vrwkv6_pixels verify fixtures/vision-vrwkv6 --mode pixels)
 aviary_cli_error_test(vision_verify_bad_mode "modes are 'pixels', 'all' and 'debug'" verify fixtures/vision-vrwkv6 --mode nope)
+
+# `aviary classify` / `aviary run` with the vision_rwkv + classifier plugins on
+# the fixture weights (examples/classify/fixture-*.json). The expected top
+# classes and probabilities are the softmax of the fixtures' expected logits.
+aviary_cli_test(classify_vrwkv4_postnorm classify -c ../examples/classify/fixture-vrwkv4-postnorm.json
+                fixtures/vision-vrwkv4-postnorm/input.png PASS_REGEX "1\\.  57\\.74%  bird  \\(class 2\\)")
+aviary_cli_test(classify_vrwkv6_json classify -c ../examples/classify/fixture-vrwkv6.json
+                fixtures/vision-vrwkv6/input.png --json PASS_REGEX "\"index\": 8, \"prob\": 0\\.4429")
+aviary_cli_test(run_classify_vrwkv6 run ../examples/classify/fixture-vrwkv6.json
+                --in image=fixtures/vision-vrwkv6/input.png PASS_REGEX "head\\.top: 8\t0\\.4429")
+# image formats: grey, RGBA (alpha dropped), BMP, TGA and JPEG all decode
+aviary_cli_test(classify_formats classify -c ../examples/classify/fixture-vrwkv6.json corpus/image/gray.png
+                corpus/image/rgba.png corpus/image/rgb.bmp corpus/image/rgb.tga corpus/image/rgb.jpg
+                PASS_REGEX "rgb\\.jpg\n  1\\.")
+# bad images and bad arguments: one clear line, non-zero exit, no output file
+aviary_cli_error_test(classify_missing_image "nope.png: input 'image': file not found"
+                      classify -c ../examples/classify/fixture-vrwkv6.json nope.png)
+aviary_cli_error_test(classify_not_an_image "not_an_image.txt: not a readable image"
+                      classify -c ../examples/classify/fixture-vrwkv6.json corpus/image/not_an_image.txt)
+aviary_cli_error_test(classify_truncated_jpeg "truncated.jpg: truncated JPEG"
+                      classify -c ../examples/classify/fixture-vrwkv6.json corpus/image/truncated.jpg)
+aviary_cli_error_test(classify_truncated_png "truncated.png: truncated or corrupt image data"
+                      classify -c ../examples/classify/fixture-vrwkv6.json corpus/image/truncated.png)
+aviary_cli_error_test(classify_no_config "no pipeline given" classify fixtures/vision-vrwkv6/input.png)
+aviary_cli_error_test(classify_features_ext "must end in .npy"
+                      classify -c ../examples/classify/fixture-vrwkv6.json fixtures/vision-vrwkv6/input.png --features f.txt)
+aviary_cli_error_test(classify_bad_norm "options.norm: expected pre, post or auto"
+                      classify -c pipelines/vision_bad_norm.json fixtures/vision-vrwkv6/input.png)
+aviary_cli_error_test(classify_bad_labels "vision_three_labels.txt: 3 labels, the model has 10 classes"
+                      classify -c pipelines/vision_bad_labels.json fixtures/vision-vrwkv6/input.png)

@@ -15,8 +15,9 @@ struct aviary_classifier {
 static aviary_status make_linear(const aviary_checkpoint *ck, const char *prefix, const char *name,
                                  aviary_weight_type wt, aviary_linear **out) {
     char wk[256], bk[256];
-    snprintf(wk, sizeof wk, "%s%s.weight", prefix, name);
-    snprintf(bk, sizeof bk, "%s%s.bias", prefix, name);
+    const char *dot = name[0] ? "." : "";
+    snprintf(wk, sizeof wk, "%s%s%sweight", prefix, name, dot);
+    snprintf(bk, sizeof bk, "%s%s%sbias", prefix, name, dot);
     const aviary_tensor *w = NULL;
     aviary_status s = aviary_checkpoint_get(ck, wk, &w);
     if (s) return s;
@@ -41,18 +42,29 @@ aviary_status aviary_classifier_load(const aviary_checkpoint *ck, const char *pr
     if (!h) return aviary_error(AVIARY_NOMEM, "out of memory");
     char key[256];
     aviary_status s;
-    snprintf(key, sizeof key, "%sfc.weight", prefix);
-    if (aviary_checkpoint_find(ck, key)) {
-        s = make_linear(ck, prefix, "fc", weights, &h->fc);
+    /* the layouts, by their weight names under the prefix */
+    static const char *const layouts[4][2] = {
+        {"fc", NULL},                                 /* mmcls LinearClsHead */
+        {"layers.pre_logits", "layers.head"},         /* mmcls VisionTransformerClsHead(hidden_dim) */
+        {"0", "2"},                                   /* nn.Sequential(Linear, Tanh, Linear) (InternImage codebase, VRWKV-L) */
+        {"", NULL},                                   /* a bare nn.Linear named by the prefix */
+    };
+    int which = -1;
+    for (int i = 0; i < 4 && which < 0; i++) {
+        snprintf(key, sizeof key, "%s%s%sweight", prefix, layouts[i][0], layouts[i][0][0] ? "." : "");
+        if (aviary_checkpoint_find(ck, key)) which = i;
+    }
+    if (which < 0) {
+        free(h);
+        return aviary_error(AVIARY_NOT_FOUND,
+                            "%s: no classification head ('%sfc.weight', '%slayers.pre_logits.weight', '%s0.weight' or "
+                            "'%sweight')", aviary_checkpoint_path(ck), prefix, prefix, prefix, prefix);
+    }
+    if (!layouts[which][1]) {
+        s = make_linear(ck, prefix, layouts[which][0], weights, &h->fc);
     } else {
-        snprintf(key, sizeof key, "%slayers.pre_logits.weight", prefix);
-        if (!aviary_checkpoint_find(ck, key)) {
-            free(h);
-            return aviary_error(AVIARY_NOT_FOUND, "%s: no classification head ('%sfc.weight' or '%s')",
-                                aviary_checkpoint_path(ck), prefix, key);
-        }
-        s = make_linear(ck, prefix, "layers.pre_logits", weights, &h->pre);
-        if (!s) s = make_linear(ck, prefix, "layers.head", weights, &h->fc);
+        s = make_linear(ck, prefix, layouts[which][0], weights, &h->pre);
+        if (!s) s = make_linear(ck, prefix, layouts[which][1], weights, &h->fc);
         if (!s && aviary_linear_in(h->fc) != aviary_linear_out(h->pre))
             s = aviary_error(AVIARY_SHAPE, "%s: head hidden sizes disagree (%lld vs %lld)", aviary_checkpoint_path(ck),
                              (long long)aviary_linear_out(h->pre), (long long)aviary_linear_in(h->fc));

@@ -86,6 +86,8 @@ aviary_status aviary_image_load_memory(const void *data, size_t size, const char
                     strstr(why, "CMYK")))
             st = AVIARY_UNSUPPORTED;
         if (why && !strcmp(why, "outofmem")) st = AVIARY_NOMEM;
+        if (why && (!strcmp(why, "outofdata") || !strcmp(why, "bad zlib header") || strstr(why, "corrupt")))
+            return aviary_error(st, "%s: truncated or corrupt image data (%s)", name, why);
         return aviary_error(st, "%s: cannot decode image: %s", name, why ? why : "unknown error");
     }
     if (cw != w || ch != h) {

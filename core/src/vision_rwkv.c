@@ -333,7 +333,8 @@ aviary_status aviary_vision_rwkv_load(const aviary_checkpoint *ck, const aviary_
             I->pos_grid_h = I->pos_grid_w = s;
         }
         if (!L.st && (int64_t)I->pos_grid_h * I->pos_grid_w != n)
-            L.st = aviary_error(AVIARY_SHAPE, "%s: pos_embed has %lld tokens, not a %dx%d grid (set the grid option)",
+            L.st = aviary_error(AVIARY_SHAPE, "%s: pos_embed has %lld tokens, not a %dx%d grid (give the training image size, "
+                                "option img_size)",
                                 path, (long long)n, I->pos_grid_h, I->pos_grid_w);
     }
     if (!L.st && (I->depth < 1 || I->hidden < 1))

@@ -3,9 +3,13 @@
  * mmcls checkpoints store them, plus softmax, top-k and label files:
  *
  *  - LinearClsHead: "<prefix>fc.weight" [K, C] (+ "fc.bias"): logits = W x + b.
- *  - VisionTransformerClsHead with a hidden layer (VRWKV-L):
+ *  - linear-tanh-linear (VRWKV-L): mmcls VisionTransformerClsHead(hidden_dim)
  *    "<prefix>layers.pre_logits.weight" [D, C] (+ bias), tanh,
- *    "<prefix>layers.head.weight" [K, D] (+ bias).
+ *    "<prefix>layers.head.weight" [K, D] (+ bias); or the InternImage
+ *    codebase's nn.Sequential "<prefix>0.weight", Tanh, "<prefix>2.weight"
+ *    (how the published VRWKV-L 22k->1k checkpoint was trained).
+ *  - a bare nn.Linear "<prefix>weight" (+ "<prefix>bias"), the InternImage
+ *    codebase's head for 12-block models.
  *
  * Weights are converted into aviary_linear at load (the checkpoint may be
  * closed afterwards); a head is immutable and thread-safe after loading.
