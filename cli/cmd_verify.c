@@ -181,8 +181,9 @@ int cli_cmd_verify(int argc, char **argv) {
     for (size_t i = 0; i < sizeof families / sizeof families[0]; i++)
         if (families[i].name && !strcmp(families[i].name, fam->valuestring)) f = &families[i];
     if (!f) {
-        cJSON_Delete(fx);
-        return cli_fail("%s: family '%s' is not supported by this build", v.dir, fam->valuestring);
+        int rc = cli_fail("%s: family '%s' is not supported by this build", v.dir, fam->valuestring);
+        cJSON_Delete(fx); /* after the message: it prints fam's string */
+        return rc;
     }
     FILE *probe = fopen(verify_path(&v, "expected.safetensors", path, sizeof path), "rb");
     if (probe) {

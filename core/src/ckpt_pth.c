@@ -14,6 +14,8 @@
  * use; memory the parser allocates is proportional to data.pkl (itself
  * capped), never to a size a header claims; recursion is depth-limited. */
 #include <stdio.h>
+#include <sys/mman.h>
+#include <unistd.h>
 #include "checkpoint_internal.h"
 
 /* A state_dict pickle holds a few hundred bytes per tensor, so even models
@@ -291,6 +293,7 @@ static aviary_status push_node(pvm *m, int kind, uint32_t *idx) {
 
 static aviary_status seq_append(pvm *m, uint32_t node, const pval *v, size_t n) {
     pnode *nd = &m->nodes[node];
+    if (n == 0) return AVIARY_OK; /* items may still be NULL */
     size_t cap = nd->u.seq.cap;
     if ((size_t)nd->u.seq.n + n > UINT32_MAX) return bad(m, "container too large");
     if (!grow((void **)&nd->u.seq.items, &cap, (size_t)nd->u.seq.n + n, sizeof(pval))) return nomem(m);
@@ -705,7 +708,7 @@ static aviary_status add_tensor(pvm *m, aviary_checkpoint *ck, const char *name,
 
 /* Add every tensor of dict `d`, named prefix + key; nested dicts add
  * prefix + key + "." + their keys. */
-static aviary_status flatten(pvm *m, aviary_checkpoint *ck, uint32_t d, namebuf *nb, int depth) {
+static aviary_status flatten(pvm *m, aviary_checkpoint *ck, uint32_t d, namebuf *nb, int depth, bool strip) {
     if (depth > MAX_NEST)
         return aviary_error(AVIARY_FORMAT, "%s: data.pkl: dicts nested deeper than %d levels", m->what, MAX_NEST);
     pnode *dn = &m->nodes[d];
@@ -719,19 +722,35 @@ static aviary_status flatten(pvm *m, aviary_checkpoint *ck, uint32_t d, namebuf 
         if (kind != N_TENSOR && kind != N_DICT) continue;
         if (memchr(k->u.s, 0, k->n))
             return aviary_error(AVIARY_FORMAT, "%s: data.pkl: a tensor key contains a NUL byte", m->what);
-        if (!nb_set(nb, base, k->u.s, k->n, kind == N_DICT)) return nomem(m);
+        size_t skip = strip ? 7 : 0; /* "module." */
+        if (!nb_set(nb, base, k->u.s + skip, k->n - skip, kind == N_DICT)) return nomem(m);
         aviary_status s = kind == N_TENSOR ? add_tensor(m, ck, nb->s, &m->nodes[v->u.node])
-                                           : flatten(m, ck, v->u.node, nb, depth + 1);
+                                           : flatten(m, ck, v->u.node, nb, depth + 1, false);
         if (s != AVIARY_OK) return s;
     }
     nb->len = base;
     return AVIARY_OK;
 }
 
+/* True if every string key of dict d that holds a tensor or dict starts
+ * with `prefix` (a DataParallel state_dict: "module.x"), and there is one. */
+static bool all_prefixed(const pvm *m, const pnode *d, const char *prefix) {
+    size_t pl = strlen(prefix), hits = 0;
+    for (uint32_t i = 0; i + 1 < d->u.seq.n; i += 2) {
+        const pval *k = &d->u.seq.items[i], *v = &d->u.seq.items[i + 1];
+        if (k->kind != PV_STR || !(node_of(m, v, N_TENSOR) || node_of(m, v, N_DICT))) continue;
+        if (k->n <= pl || memcmp(k->u.s, prefix, pl)) return false;
+        hits++;
+    }
+    return hits > 0;
+}
+
 /* The pickled object must be a dict. A training checkpoint wraps the weights
  * ({"state_dict": sd, "optimizer": ...} or {"model": sd, ...}): while the
  * dict holds no tensor itself, descend into the first well-known wrapper key;
- * otherwise every nested dict is flattened with "outer.inner" names. */
+ * otherwise every nested dict is flattened with "outer.inner" names.
+ * DataParallel's "module." prefix is dropped when every key carries it
+ * (aviary_checkpoint_find() still finds "module.x"). */
 static aviary_status flatten_root(pvm *m, aviary_checkpoint *ck, const pval *root) {
     static const char *wrappers[] = {"state_dict", "model", "module", "model_state_dict", "params", "weights"};
     if (!node_of(m, root, N_DICT))
@@ -750,17 +769,35 @@ static aviary_status flatten_root(pvm *m, aviary_checkpoint *ck, const pval *roo
     }
     namebuf nb = {0};
     if (!nb_set(&nb, 0, "", 0, false)) return nomem(m);
-    aviary_status s = flatten(m, ck, d, &nb, 0);
+    aviary_status s = flatten(m, ck, d, &nb, 0, all_prefixed(m, &m->nodes[d], "module."));
     free(nb.s);
     return s;
 }
 
 /* --------------------------------------------------------------- entry */
 
-aviary_status aviary__pth_parse(aviary_checkpoint *ck, const void *buf, size_t size, const char *what) {
+/* Opening touches every entry's local header (the data offset depends on
+ * the local extra field's length), one small read per tensor scattered
+ * through a file of many GB. On a mapped file, ask for all of them at once
+ * so the reads overlap instead of faulting in one by one. */
+static void prefetch_local_headers(const zip *z) {
+    const long pg = sysconf(_SC_PAGESIZE);
+    if (pg <= 0) return;
+    for (size_t i = 0; i < z->n; i++) {
+        uint64_t lho = z->e[i].lho;
+        if (lho >= z->size) continue;
+        uintptr_t b = (uintptr_t)(z->base + lho) & ~((uintptr_t)pg - 1);
+        uintptr_t e = (uintptr_t)(z->base + lho) + 30 + z->e[i].nlen + 64;
+        if (e > (uintptr_t)(z->base + z->size)) e = (uintptr_t)(z->base + z->size);
+        (void)madvise((void *)b, e - b, MADV_WILLNEED);
+    }
+}
+
+static aviary_status pth_parse(aviary_checkpoint *ck, const void *buf, size_t size, const char *what, bool mapped) {
     zip z = {.base = buf, .size = size, .what = what};
     pvm m = {.z = &z, .what = what};
     aviary_status s = zip_open(&z);
+    if (s == AVIARY_OK && mapped) prefetch_local_headers(&z);
     /* Locate "<archive>/data.pkl" (one directory level). */
     const zentry *pk = NULL;
     for (size_t i = 0; s == AVIARY_OK && i < z.n && !pk; i++) {
@@ -808,10 +845,20 @@ aviary_status aviary__pth_parse(aviary_checkpoint *ck, const void *buf, size_t s
     return s;
 }
 
+aviary_status aviary__pth_parse(aviary_checkpoint *ck, const void *buf, size_t size, const char *what) {
+    return pth_parse(ck, buf, size, what, false);
+}
+
 aviary_status aviary__pth_read(aviary_checkpoint *ck, const char *path) {
     const void *base;
     size_t size;
     aviary_status s = aviary__ckpt_map(ck, path, &base, &size);
-    if (s != AVIARY_OK) return s;
-    return aviary__pth_parse(ck, base, size, path);
+    if (s != AVIARY_OK || size == 0) return s == AVIARY_OK ? aviary__pth_parse(ck, base, size, path) : s;
+    /* While parsing, fault in single pages only (no readahead around each
+     * local header), so opening leaves just the touched pages resident; then
+     * restore normal readahead for whoever reads the tensors. */
+    (void)madvise((void *)base, size, MADV_RANDOM);
+    s = pth_parse(ck, base, size, path, true);
+    (void)madvise((void *)base, size, MADV_NORMAL);
+    return s;
 }

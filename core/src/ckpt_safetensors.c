@@ -93,7 +93,11 @@ aviary_status aviary__safetensors_parse(aviary_checkpoint *ck, const void *buf, 
             s = aviary_error(AVIARY_FORMAT, "%s: tensor '%s': bad data_offsets", what, e->string);
             break;
         }
-        if (!aviary__ckpt_span(ndim, shape, NULL, aviary_dtype_size(dt), &need) || need != end - begin) {
+        if (!aviary__ckpt_span(ndim, shape, NULL, aviary_dtype_size(dt), &need)) {
+            s = aviary_error(AVIARY_FORMAT, "%s: tensor '%s': shape is too large (byte size overflows)", what, e->string);
+            break;
+        }
+        if (need != end - begin) {
             s = aviary_error(AVIARY_FORMAT, "%s: tensor '%s': data_offsets span %llu bytes but shape needs %llu", what,
                              e->string, (unsigned long long)(end - begin), (unsigned long long)need);
             break;

@@ -610,6 +610,21 @@ aviary_status aviary_model_load_checkpoint(aviary_checkpoint *ck, const aviary_m
     return build(&L, out);
 }
 
+aviary_status aviary_model_probe(aviary_checkpoint *ck, const aviary_model_params *params, aviary_model_info *info) {
+    if (!info) return aviary_error(AVIARY_INVALID_ARG, "aviary_model_probe: info is NULL");
+    memset(info, 0, sizeof *info);
+    if (!ck) return aviary_error(AVIARY_INVALID_ARG, "aviary_model_probe: checkpoint is NULL");
+    aviary_model_params p = params ? *params : aviary_model_default_params();
+    aviary_model *m = calloc(1, sizeof *m);
+    if (!m) return aviary_error(AVIARY_NOMEM, "%s: out of memory", aviary_checkpoint_path(ck));
+    loader L = {m, ck, aviary_checkpoint_path(ck), STYLE_OFFICIAL, "", p.weights, NULL, 0, 0};
+    aviary_status s = detect_style(&L, p.prefix);
+    if (!s) s = infer(&L); /* reads names and shapes only; m->emb is a struct copy */
+    if (!s) *info = m->info;
+    free(m);
+    return s;
+}
+
 /* ---------------------------------------------------- random-weights model -- */
 
 static int round32(double v) {

@@ -26,5 +26,6 @@
 #include "aviary_tokenizer.h"
 #include "aviary_sampler.h"
 #include "aviary_generate.h"
+#include "aviary_model_family.h"
 
 #endif /* AVIARY_H */

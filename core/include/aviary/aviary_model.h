@@ -61,6 +61,15 @@ AVIARY_API aviary_status aviary_model_load(const char *path, const aviary_model_
  * outlive the model. */
 AVIARY_API aviary_status aviary_model_load_checkpoint(aviary_checkpoint *ck, const aviary_model_params *params,
                                                       aviary_model **out);
+/* Infer the version and sizes of the RWKV language model in ck without
+ * loading it: only tensor names and shapes are read (no weight data is
+ * touched, nothing is allocated beyond a few bytes). Fills the size fields
+ * of *info (version, n_layer, n_embd, dim_att, dim_ffn, n_head, head_size,
+ * vocab_size, LoRA ranks, state_floats); weights, weight_bytes and
+ * embedding_bytes are 0. params may be NULL (prefix auto-detected). Errors
+ * are those aviary_model_load_checkpoint() gives for the same file. */
+AVIARY_API aviary_status aviary_model_probe(aviary_checkpoint *ck, const aviary_model_params *params,
+                                            aviary_model_info *info);
 /* A model of the given shape with random weights, for benchmarks (`aviary
  * bench --shape`): spec "rwkvV:L<layers>:D<width>:V<vocab>", e.g.
  * "rwkv6:L24:D2048:V65536". Head size 64; ffn and LoRA sizes as the official
