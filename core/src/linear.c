@@ -240,11 +240,13 @@ static bool adopt_layout(aviary_linear *lin, const dnnl_memory_desc_t *w) {
     return true;
 }
 
-/* Offset of element (k, n) in the packed layout. */
-static inline size_t pk_off(const aviary_linear *lin, int64_t k, int64_t n) {
-    const int64_t kb = lin->kb, v = lin->vnni;
-    return (size_t)((n / NB) * lin->kp * NB + (k / kb) * kb * NB + ((k % kb) / v) * NB * v + (n % NB) * v + k % v);
+/* Offset of element (k, n) in the packed layout is pk_base(n) + pk_koff(k):
+ * (n / NB) * kp * NB + (k / kb) * kb * NB + ((k % kb) / v) * NB * v + (n % NB) * v + k % v,
+ * where the two k terms collapse to (k / v) * NB * v since kb is a multiple of v. */
+static inline size_t pk_base(const aviary_linear *lin, int64_t n) {
+    return (size_t)((n / NB) * lin->kp * NB + (n % NB) * lin->vnni);
 }
+static inline size_t pk_koff(int64_t k, int64_t v) { return (size_t)((k / v) * NB * v + k % v); }
 
 /* Quantize one row of f32 weights to int8 with a symmetric scale. */
 static float quant_row(const float *r, int64_t in, int8_t *q, int64_t qstride) {
@@ -273,13 +275,13 @@ static void store_rows(aviary_linear *lin, int64_t n0, int64_t cnt, const float 
         const int64_t n = n0 + r;
         const float *row = f + r * in;
         if (lin->wt == AVIARY_WEIGHTS_F32) {
-            float *p = lin->pk;
-            for (int64_t k = 0; k < in; k++) p[pk_off(lin, k, n)] = row[k];
+            float *p = (float *)lin->pk + pk_base(lin, n);
+            for (int64_t k = 0; k < in; k++) p[k * NB] = row[k];
         } else if (lin->wt == AVIARY_WEIGHTS_BF16) {
-            uint16_t *p = lin->pk;
-            for (int64_t k = 0; k < in; k++) p[pk_off(lin, k, n)] = aviary_f32_to_bf16(row[k]);
+            uint16_t *p = (uint16_t *)lin->pk + pk_base(lin, n);
+            for (int64_t k = 0; k < in; k++) p[pk_koff(k, 2)] = aviary_f32_to_bf16(row[k]);
         } else {
-            int8_t *p = lin->pk;
+            int8_t *p = (int8_t *)lin->pk + pk_base(lin, n);
             /* within a k block the k values of one output are spaced NB*V apart, V at a time */
             float mx = 0;
             for (int64_t k = 0; k < in; k++) mx = fmaxf(mx, fabsf(row[k]));
@@ -287,7 +289,7 @@ static void store_rows(aviary_linear *lin, int64_t n0, int64_t cnt, const float 
             int32_t sum = 0;
             for (int64_t k = 0; k < in; k++) {
                 const int8_t q = (int8_t)lrintf(row[k] * inv);
-                p[pk_off(lin, k, n)] = q;
+                p[pk_koff(k, 4)] = q;
                 sum += q;
             }
             lin->scale[n] = sc;
