@@ -240,16 +240,18 @@ static bool adopt_layout(aviary_linear *lin, const dnnl_memory_desc_t *w) {
     return true;
 }
 
-/* Offset of element (k, n) in the packed layout. */
-static inline size_t pk_off(const aviary_linear *lin, int64_t k, int64_t n) {
-    const int64_t kb = lin->kb, v = lin->vnni;
-    return (size_t)((n / NB) * lin->kp * NB + (k / kb) * kb * NB + ((k % kb) / v) * NB * v + (n % NB) * v + k % v);
+/* Offset of element (k, n) in the packed layout is pk_base(n) + pk_koff(k):
+ * (n / NB) * kp * NB + (k / kb) * kb * NB + ((k % kb) / v) * NB * v + (n % NB) * v + k % v,
+ * where the two k terms collapse to (k / v) * NB * v since kb is a multiple of v. */
+static inline size_t pk_base(const aviary_linear *lin, int64_t n) {
+    return (size_t)((n / NB) * lin->kp * NB + (n % NB) * lin->vnni);
 }
+static inline size_t pk_koff(int64_t k, int64_t v) { return (size_t)((k / v) * NB * v + k % v); }
 
 /* Quantize one row of f32 weights to int8 with a symmetric scale. */
 static float quant_row(const float *r, int64_t in, int8_t *q, int64_t qstride) {
     float mx = 0;
-    for (int64_t i = 0; i < in; i++) mx = fmaxf(mx, fabsf(r[i]));
+    for (int64_t i = 0; i < in; i++) mx = fabsf(r[i]) > mx ? fabsf(r[i]) : mx;
     const float sc = mx > 0 ? mx / 127.0f : 1.0f, inv = 1.0f / sc;
     for (int64_t i = 0; i < in; i++) q[i * qstride] = (int8_t)lrintf(r[i] * inv);
     return sc;
@@ -273,21 +275,21 @@ static void store_rows(aviary_linear *lin, int64_t n0, int64_t cnt, const float 
         const int64_t n = n0 + r;
         const float *row = f + r * in;
         if (lin->wt == AVIARY_WEIGHTS_F32) {
-            float *p = lin->pk;
-            for (int64_t k = 0; k < in; k++) p[pk_off(lin, k, n)] = row[k];
+            float *p = (float *)lin->pk + pk_base(lin, n);
+            for (int64_t k = 0; k < in; k++) p[k * NB] = row[k];
         } else if (lin->wt == AVIARY_WEIGHTS_BF16) {
-            uint16_t *p = lin->pk;
-            for (int64_t k = 0; k < in; k++) p[pk_off(lin, k, n)] = aviary_f32_to_bf16(row[k]);
+            uint16_t *p = (uint16_t *)lin->pk + pk_base(lin, n);
+            for (int64_t k = 0; k < in; k++) p[pk_koff(k, 2)] = aviary_f32_to_bf16(row[k]);
         } else {
-            int8_t *p = lin->pk;
+            int8_t *p = (int8_t *)lin->pk + pk_base(lin, n);
             /* within a k block the k values of one output are spaced NB*V apart, V at a time */
             float mx = 0;
-            for (int64_t k = 0; k < in; k++) mx = fmaxf(mx, fabsf(row[k]));
+            for (int64_t k = 0; k < in; k++) mx = fabsf(row[k]) > mx ? fabsf(row[k]) : mx;
             const float sc = mx > 0 ? mx / 127.0f : 1.0f, inv = 1.0f / sc;
             int32_t sum = 0;
             for (int64_t k = 0; k < in; k++) {
                 const int8_t q = (int8_t)lrintf(row[k] * inv);
-                p[pk_off(lin, k, n)] = q;
+                p[pk_koff(k, 4)] = q;
                 sum += q;
             }
             lin->scale[n] = sc;
@@ -656,7 +658,7 @@ static void run_blk(const aviary_linear *lin, int64_t b, const void *xin, int64_
  * an exact bf16 x bf16 product accumulated in f32, is within ~2^-16 of the
  * f32 result (bf16 x alone would be 2^-9: far outside the reference
  * tolerances of bf16 checkpoints, which upcast weights and keep x f32). */
-static void split_bf16(const float *x, int64_t n, uint16_t *hi, uint16_t *lo) {
+static void split_bf16_c(const float *x, int64_t n, uint16_t *hi, uint16_t *lo) {
     for (int64_t i = 0; i < n; i++) {
         const uint16_t h = aviary_f32_to_bf16(x[i]);
         hi[i] = h;
@@ -664,13 +666,66 @@ static void split_bf16(const float *x, int64_t n, uint16_t *hi, uint16_t *lo) {
     }
 }
 
-/* Quantize one row of x to int8 (symmetric); returns the scale. */
-static float quant_x(const float *x, int64_t n, int8_t *q) {
+/* Symmetric int8 quantization of one row of x (scale max|x| / 127, round to
+ * nearest even); returns the scale. */
+static float quant_x_c(const float *x, int64_t n, int8_t *q) {
     float mx = 0;
-    for (int64_t i = 0; i < n; i++) mx = fmaxf(mx, fabsf(x[i]));
+    for (int64_t i = 0; i < n; i++) {
+        const float a = fabsf(x[i]);
+        mx = a > mx ? a : mx;
+    }
     const float sc = mx > 0 ? mx / 127.0f : 1.0f, inv = 1.0f / sc;
     for (int64_t i = 0; i < n; i++) q[i] = (int8_t)lrintf(x[i] * inv);
     return sc;
+}
+
+#if HAVE_X86
+__attribute__((target("avx512f,avx512bw,avx512vl,avx512bf16"))) static void split_bf16_avx512(const float *x, int64_t n,
+                                                                                      uint16_t *hi, uint16_t *lo) {
+    for (int64_t i = 0; i < n; i += 16) {
+        const __mmask16 mk = n - i >= 16 ? 0xffff : (__mmask16)((1u << (n - i)) - 1);
+        const __m512 v = _mm512_maskz_loadu_ps(mk, x + i);
+        const __m256i h = (__m256i)_mm512_cvtneps_pbh(v);
+        const __m512 hf = _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
+        const __m256i l = (__m256i)_mm512_cvtneps_pbh(_mm512_sub_ps(v, hf));
+        _mm256_mask_storeu_epi16(hi + i, mk, h);
+        _mm256_mask_storeu_epi16(lo + i, mk, l);
+    }
+}
+
+__attribute__((target("avx512f,avx512bw"))) static float quant_x_avx512(const float *x, int64_t n, int8_t *q) {
+    __m512 mx = _mm512_setzero_ps();
+    for (int64_t i = 0; i < n; i += 16) {
+        const __mmask16 mk = n - i >= 16 ? 0xffff : (__mmask16)((1u << (n - i)) - 1);
+        mx = _mm512_max_ps(mx, _mm512_abs_ps(_mm512_maskz_loadu_ps(mk, x + i)));
+    }
+    const float m = _mm512_reduce_max_ps(mx);
+    const float sc = m > 0 ? m / 127.0f : 1.0f, inv = 1.0f / sc;
+    const __m512 iv = _mm512_set1_ps(inv);
+    for (int64_t i = 0; i < n; i += 16) {
+        const __mmask16 mk = n - i >= 16 ? 0xffff : (__mmask16)((1u << (n - i)) - 1);
+        const __m512i v = _mm512_cvtps_epi32(_mm512_mul_ps(_mm512_maskz_loadu_ps(mk, x + i), iv)); /* RNE */
+        _mm512_mask_cvtsepi32_storeu_epi8(q + i, mk, v);
+    }
+    return sc;
+}
+#endif
+
+static void split_bf16(const float *x, int64_t n, uint16_t *hi, uint16_t *lo) {
+#if HAVE_X86
+    if (g_cpu_bf16) {
+        split_bf16_avx512(x, n, hi, lo);
+        return;
+    }
+#endif
+    split_bf16_c(x, n, hi, lo);
+}
+
+static float quant_x(const float *x, int64_t n, int8_t *q) {
+#if HAVE_X86
+    if (g_cpu_avx512) return quant_x_avx512(x, n, q);
+#endif
+    return quant_x_c(x, n, q);
 }
 
 static aviary_status forward_gemv(const aviary_linear *lin, tls *t, const float *x, int64_t m, float *y) {
