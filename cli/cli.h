@@ -28,6 +28,7 @@ int cli_cmd_tag(int argc, char **argv);
 int cli_cmd_run(int argc, char **argv);
 int cli_cmd_plugins(int argc, char **argv);
 int cli_cmd_bench(int argc, char **argv);
+int cli_cmd_ask(int argc, char **argv);
 int cli_cmd_generate(int argc, char **argv);
 int cli_cmd_chat(int argc, char **argv);
 int cli_cmd_tokenize(int argc, char **argv);

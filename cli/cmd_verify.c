@@ -16,6 +16,7 @@ static const family families[] = {
     {"rwkv-ts", verify_rwkv_ts},
     {"audio-rwkv", verify_audio_rwkv},
     {"rwkv-lm", verify_rwkv_lm},
+    {"visual-rwkv", verify_visual_rwkv},
     {"tokenizer", verify_tokenizer},
     {"vision-rwkv", verify_vision_rwkv},
 };

@@ -17,6 +17,7 @@ static const command commands[] = {
     {"tag", cli_cmd_tag, "tag audio files with AudioSet labels using an AudioRWKV pipeline"},
     {"plugins", cli_cmd_plugins, "list the plugins found (inputs, outputs, options) and files skipped"},
     {"forecast", cli_cmd_forecast, "forecast time series from a CSV file with an RWKV-TS pipeline"},
+    {"ask", cli_cmd_ask, "answer a question about an image with a VisualRWKV pipeline"},
     {"classify", cli_cmd_classify, "classify images with an image-classification pipeline (top-5 per image)"},
     {"bench", cli_cmd_bench, "measure prefill/generation speed and memory of an RWKV LM"},
     {"generate", cli_cmd_generate, "continue a prompt with an RWKV LM, streaming the text"},

@@ -48,6 +48,7 @@ typedef int (*verify_family_fn)(verify_ctx *v);
 int verify_rwkv_ts(verify_ctx *v);
 int verify_audio_rwkv(verify_ctx *v);
 int verify_rwkv_lm(verify_ctx *v);
+int verify_visual_rwkv(verify_ctx *v);
 int verify_tokenizer(verify_ctx *v);
 int verify_vision_rwkv(verify_ctx *v);
 

@@ -2,7 +2,9 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <pthread.h>
 #include "aviary/aviary.h"
+#include "internal.h"
 
 static int fails;
 static uint32_t rng = 12345;
@@ -37,12 +39,125 @@ static void check(int m, int in, int out, aviary_weight_type wt, bool tr, bool w
     double rel = sqrt(num / den);
     int ok = rel <= tol;
     if (!ok) fails++;
-    printf("%s m=%d in=%d out=%d %s tr=%d bias=%d rel=%.3g (tol %.g)\n", ok ? "ok  " : "FAIL", m, in, out,
-           aviary_weight_type_name(wt), tr, with_bias, rel, tol);
+    printf("%s [%s] m=%d in=%d out=%d %s tr=%d bias=%d rel=%.3g (tol %.g)\n", ok ? "ok  " : "FAIL",
+           aviary__linear_backend_name(lin), m, in, out, aviary_weight_type_name(wt), tr, with_bias, rel, tol);
 done2:
     aviary_linear_free(lin);
 done:
     free(w); free(b); free(x); free(y);
+}
+
+static double rel_diff(const float *a, const float *b, size_t n) {
+    double num = 0, den = 0;
+    for (size_t i = 0; i < n; i++) {
+        num += ((double)a[i] - b[i]) * ((double)a[i] - b[i]);
+        den += (double)b[i] * b[i];
+    }
+    return den > 0 ? sqrt(num / den) : sqrt(num);
+}
+
+static aviary_linear *make(const float *w, const float *b, int in, int out, aviary_weight_type wt, bool tr,
+                           const char *backend) {
+    aviary_tensor W = {0}, B = {0};
+    W.dtype = AVIARY_F32; W.ndim = 2; W.shape[0] = tr ? in : out; W.shape[1] = tr ? out : in; W.data = (void *)w;
+    aviary_tensor_set_contiguous(&W);
+    B.dtype = AVIARY_F32; B.ndim = 1; B.shape[0] = out; B.data = (void *)b; aviary_tensor_set_contiguous(&B);
+    aviary_linear_params p = aviary_linear_default_params();
+    p.weights = wt; p.transposed = tr;
+    if (backend) setenv("AVIARY_MATMUL", backend, 1);
+    else unsetenv("AVIARY_MATMUL");
+    aviary_linear *lin = NULL;
+    if (aviary_linear_create(&W, b ? &B : NULL, &p, &lin)) printf("FAIL create: %s\n", aviary_errmsg());
+    unsetenv("AVIARY_MATMUL");
+    return lin;
+}
+
+/* The default (oneDNN) backend against the portable C one, on the same
+ * weights: f32 must agree to rounding; bf16 differs by the oneDNN path's
+ * rounding of x to bf16 (~2^-9 relative per element, ~3e-3 on a dot
+ * product); int8 by its 8-bit quantization of x (step max|x|/127, ~5e-3).
+ * Also: m rows at once (oneDNN primitive for m > 4) must agree with the
+ * same rows one at a time (our GEMV kernel) to f32 rounding. */
+static void agree(int m, int in, int out, aviary_weight_type wt, bool tr, bool with_bias) {
+    float *w = malloc(sizeof(float) * in * out), *b = malloc(sizeof(float) * out);
+    float *x = malloc(sizeof(float) * m * in), *y1 = malloc(sizeof(float) * m * out);
+    float *y2 = malloc(sizeof(float) * m * out), *y3 = malloc(sizeof(float) * m * out);
+    for (int i = 0; i < in * out; i++) w[i] = frand();
+    for (int i = 0; i < out; i++) b[i] = frand();
+    for (int i = 0; i < m * in; i++) x[i] = frand() * (i % 7 == 0 ? 4.0f : 1.0f);
+    aviary_linear *lc = make(w, with_bias ? b : NULL, in, out, wt, tr, "c");
+    aviary_linear *ld = make(w, with_bias ? b : NULL, in, out, wt, tr, NULL);
+    if (!lc || !ld) { fails++; goto done; }
+    if (aviary_linear_forward(lc, x, m, y1) || aviary_linear_forward(ld, x, m, y2)) {
+        printf("FAIL forward: %s\n", aviary_errmsg()); fails++; goto done;
+    }
+    for (int r = 0; r < m; r++)
+        if (aviary_linear_forward(ld, x + r * in, 1, y3 + r * out)) { printf("FAIL forward\n"); fails++; goto done; }
+    double tol = wt == AVIARY_WEIGHTS_F32 ? 2e-6 : wt == AVIARY_WEIGHTS_BF16 ? 2e-5 : 3e-2;
+    double d12 = rel_diff(y2, y1, (size_t)m * out), d23 = rel_diff(y3, y2, (size_t)m * out);
+    int ok = d12 <= tol && d23 <= 2e-6;
+    if (!ok) fails++;
+    printf("%s agree [%s vs c] m=%d in=%d out=%d %s tr=%d bias=%d: backends %.3g (tol %.g), rows-vs-batch %.3g\n",
+           ok ? "ok  " : "FAIL", aviary__linear_backend_name(ld), m, in, out, aviary_weight_type_name(wt), tr,
+           with_bias, d12, tol, d23);
+done:
+    aviary_linear_free(lc); aviary_linear_free(ld);
+    free(w); free(b); free(x); free(y1); free(y2); free(y3);
+}
+
+/* Several threads calling forward on one linear with different m. */
+typedef struct job {
+    const aviary_linear *lin;
+    const float *x, *want;
+    int in, out, m, iters;
+    double worst;
+    int err;
+} job;
+
+static void *worker(void *arg) {
+    job *j = arg;
+    float *y = malloc(sizeof(float) * j->m * j->out);
+    for (int it = 0; it < j->iters; it++) {
+        if (aviary_linear_forward(j->lin, j->x, j->m, y)) { j->err = 1; break; }
+        double d = rel_diff(y, j->want, (size_t)j->m * j->out);
+        if (d > j->worst) j->worst = d;
+    }
+    free(y);
+    return NULL;
+}
+
+static void concurrency(aviary_weight_type wt) {
+    enum { NT = 4 };
+    const int in = 256, out = 320, ms[NT] = {1, 3, 40, 130};
+    float *w = malloc(sizeof(float) * in * out), *b = malloc(sizeof(float) * out);
+    float *x = malloc(sizeof(float) * 130 * in), *want[NT];
+    for (int i = 0; i < in * out; i++) w[i] = frand();
+    for (int i = 0; i < out; i++) b[i] = frand();
+    for (int i = 0; i < 130 * in; i++) x[i] = frand();
+    aviary_linear *lin = make(w, b, in, out, wt, false, NULL);
+    if (!lin) { fails++; return; }
+    job jobs[NT];
+    pthread_t th[NT];
+    for (int t = 0; t < NT; t++) {
+        want[t] = malloc(sizeof(float) * ms[t] * out);
+        if (aviary_linear_forward(lin, x, ms[t], want[t])) fails++;
+        jobs[t] = (job){lin, x, want[t], in, out, ms[t], 30, 0, 0};
+    }
+    for (int t = 0; t < NT; t++) pthread_create(&th[t], NULL, worker, &jobs[t]);
+    double worst = 0;
+    int err = 0;
+    for (int t = 0; t < NT; t++) {
+        pthread_join(th[t], NULL);
+        if (jobs[t].worst > worst) worst = jobs[t].worst;
+        err |= jobs[t].err;
+        free(want[t]);
+    }
+    int ok = !err && worst <= 1e-6;
+    if (!ok) fails++;
+    printf("%s concurrency [%s] %s: %d threads x 30 calls, worst rel diff %.3g\n", ok ? "ok  " : "FAIL",
+           aviary__linear_backend_name(lin), aviary_weight_type_name(wt), NT, worst);
+    aviary_linear_free(lin);
+    free(w); free(b); free(x);
 }
 
 int main(void) {
@@ -53,6 +168,20 @@ int main(void) {
         check(ms[i], 129, 70, AVIARY_WEIGHTS_BF16, false, true, 1e-2);
         check(ms[i], 129, 70, AVIARY_WEIGHTS_INT8, true, true, 5e-2);
     }
+    /* random shapes, precisions and m (covering the GEMV sizes 1..4 and the primitive) */
+    const int ins[] = {1, 5, 64, 100, 129, 256, 768}, outs[] = {1, 16, 64, 70, 130, 200};
+    const int mm[] = {1, 2, 3, 4, 5, 17, 64, 300};
+    for (int i = 0; i < 24; i++) {
+        rng = rng * 1664525u + 1013904223u;
+        uint32_t r = rng >> 4;
+        agree(mm[r % 8], ins[(r / 8) % 7], outs[(r / 56) % 6], (aviary_weight_type)(1 + (r / 336) % 3),
+              (r / 1008) % 2, (r / 2016) % 2);
+    }
+    agree(1, 2048, 300, AVIARY_WEIGHTS_INT8, false, false);
+    agree(256, 768, 200, AVIARY_WEIGHTS_BF16, false, true);
+    concurrency(AVIARY_WEIGHTS_F32);
+    concurrency(AVIARY_WEIGHTS_BF16);
+    concurrency(AVIARY_WEIGHTS_INT8);
     /* invalid arguments */
     aviary_linear *lin = (aviary_linear *)1;
     aviary_tensor W = {0};

@@ -28,4 +28,19 @@ static inline bool aviary__add_size(size_t a, size_t b, size_t *out) {
 AVIARY_INTERNAL void *aviary__alloc_aligned(size_t bytes);
 AVIARY_INTERNAL void aviary__free_aligned(void *p);
 
+/* Row source for aviary__linear_create_rows: write rows [n0, n0 + cnt) of the
+ * [out, in] weight matrix as f32 to dst ([cnt, in], contiguous). */
+typedef aviary_status (*aviary__linear_rows_fn)(void *ctx, int64_t n0, int64_t cnt, float *dst);
+
+/* aviary_linear_create from a row generator instead of a tensor: the rows
+ * are fetched PACK_ROWS at a time and converted straight into the packed
+ * weights, so no full f32 copy of the matrix ever exists (random-weight
+ * models, large heads). wt must not be AUTO; bias ([out] f32) may be NULL
+ * and is copied. */
+AVIARY_INTERNAL aviary_status aviary__linear_create_rows(int64_t out, int64_t in, aviary_weight_type wt,
+                                                         aviary__linear_rows_fn fn, void *ctx, const float *bias,
+                                                         const char *name, aviary_linear **lin);
+/* "onednn" or "c": the backend a linear runs on (tests, bench). */
+AVIARY_INTERNAL const char *aviary__linear_backend_name(const aviary_linear *lin);
+
 #endif /* AVIARY_INTERNAL_H */

@@ -1,29 +1,91 @@
 /*
  * linear.c - aviary_linear (aviary_linear.h): y = x W^T (+ b).
  *
- * Current state: the portable C backend only (plain loops, OpenMP over output
- * rows). Weights are converted once at create time to the requested precision
- * and stored row-major [out, in]: f32, bf16 (upper 16 bits, rounded to nearest
- * even), or int8 with one f32 scale per output row (scale = max|w_row| / 127,
- * symmetric). Activations and accumulation are f32 in every case. The oneDNN
- * backend and the AVX-512 VNNI int8 GEMV are still to be added behind the
- * `backend` field.
+ * Two backends behind one struct, chosen at create time:
+ *
+ *  - oneDNN (default). The weight is packed once, at create time, into the
+ *    blocked layout oneDNN's matmul picks for it (weights memory desc with
+ *    dnnl_format_tag_any, queried from a primitive for a prefill-sized m).
+ *    On the CPUs aviary targets that layout is "BA16a64b[V]a": blocks of 64
+ *    output channels, each one contiguous stream over k in which 64 outputs x
+ *    V consecutive k values (V = 1 f32, 2 bf16, 4 int8) form one 64-byte
+ *    row, i.e. exactly what AVX-512 FMA / VDPBF16PS / VPDPBUSD consume with a
+ *    broadcast x. We recognise that layout (and pack it ourselves, a few rows
+ *    at a time, so no full f32 copy of a large matrix is ever resident), and:
+ *      * m <= GEMV_MAX_M (one token: memory bound) runs our own GEMV kernels
+ *        over the packed blocks (AVX-512 when the CPU has it, plain C
+ *        otherwise), OpenMP over blocks of 64 outputs;
+ *      * larger m (prefill) runs the oneDNN matmul primitive (AMX / AVX-512
+ *        brgemm), one primitive per m, cached in the linear.
+ *    If oneDNN picks a layout we do not recognise (another CPU), or no
+ *    engine can be created, the linear falls back to the C backend.
+ *  - portable C (AVIARY_MATMUL=c, or fallback): row-major [out, in] weights,
+ *    plain loops, OpenMP over outputs. The reference the tests compare with.
+ *
+ * Precisions. f32: f32 everywhere. bf16: weights bf16, x kept f32 in
+ * effect: the oneDNN path splits x into bf16 hi + lo parts and runs both
+ * through the bf16 units (VDPBF16PS / AMX, f32 accumulation), giving ~2^-16
+ * relative error on x instead of bf16's 2^-9 (see split_bf16); the C path
+ * keeps x f32. int8: symmetric per-output-channel
+ * weight scales (max|w_row| / 127); the oneDNN path also quantizes each row
+ * of x symmetrically to int8 (scale max|x_row| / 127) and accumulates exact
+ * int32 dot products (VPDPBUSD on x+128 with a precomputed 128*sum(w)
+ * compensation, or oneDNN's s8:s8 matmul), then y = acc * w_scale * x_scale.
+ * The C path keeps x f32. docs/precision.md measures what this costs.
+ *
+ * Thread safety: a linear is immutable after create except for its
+ * primitive cache (mutex). Each calling thread has its own oneDNN stream and
+ * scratch buffers (thread-local, freed at thread exit), and primitives run
+ * with a user-provided scratchpad, so forward may run concurrently.
  */
 #include "internal.h"
 #include <math.h>
+#include <oneapi/dnnl/dnnl.h>
+#include <pthread.h>
 #include <stdio.h>
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#define HAVE_X86 1
+#else
+#define HAVE_X86 0
+#endif
 
-typedef enum backend { BACKEND_C = 0 } backend;
+typedef enum backend { BACKEND_C = 0, BACKEND_DNNL = 1 } backend;
+
+#define NB 64            /* outputs per packed block */
+#define GEMV_MAX_M 4     /* rows handled by our own kernels; larger m goes to the oneDNN primitive */
+#define PACK_ROWS 256    /* output rows converted to f32 at a time while packing */
+#define PRIM_CACHE 8     /* cached oneDNN primitives (distinct m) per linear */
+#define PD_PROBE_M 256   /* m of the primitive whose preferred weight layout we adopt */
+
+typedef struct prim_entry {
+    int64_t m;
+    dnnl_primitive_t prim;
+    size_t scratch;
+} prim_entry;
 
 struct aviary_linear {
     int64_t in, out;
     aviary_weight_type wt;   /* F32, BF16 or INT8 (never AUTO) */
     backend be;
-    void *w;                 /* [out, in] of float / uint16_t / int8_t */
-    float *scale;            /* [out] for INT8, else NULL */
     float *bias;             /* [out] or NULL */
+    float *scale;            /* INT8: [out] per-channel weight scale (both backends) */
     size_t wbytes;
+    /* C backend: row-major [out, in] of float / uint16_t / int8_t */
+    void *w;
+    /* oneDNN backend: packed blocks, see the file comment */
+    void *pk;
+    int64_t kb, vnni;        /* k block (16/32/64) and k values per 64-byte row (1/2/4) */
+    int64_t kp, np;          /* k and out padded to kb and NB */
+    int32_t *comp;           /* INT8: [np] 128 * sum_k w[k][n], for the u8 GEMV */
+    dnnl_memory_desc_t wmd;
+    dnnl_memory_t wmem;
+    pthread_mutex_t mu;
+    bool mu_init;
+    prim_entry cache[PRIM_CACHE];
 };
+
+/* ------------------------------------------------------------ names -- */
 
 const char *aviary_weight_type_name(aviary_weight_type t) {
     switch (t) {
@@ -49,12 +111,299 @@ aviary_linear_params aviary_linear_default_params(void) {
     return p;
 }
 
+/* ------------------------------------------------ process-wide oneDNN -- */
+
+static dnnl_engine_t g_engine;
+static pthread_once_t g_once = PTHREAD_ONCE_INIT;
+static pthread_key_t g_tls_key;
+static bool g_tls_ok;
+static int g_cpu_bf16, g_cpu_vnni, g_cpu_avx512;
+
+/* Per-thread resources: a stream and growable scratch (converted x, oneDNN scratchpad). */
+typedef struct tls {
+    dnnl_stream_t stream;
+    void *xbuf; size_t xcap;
+    void *scr; size_t scap;
+    float *ybuf; size_t ycap;
+} tls;
+
+static void tls_free(void *p) {
+    tls *t = p;
+    if (!t) return;
+    if (t->stream) dnnl_stream_destroy(t->stream);
+    aviary__free_aligned(t->xbuf);
+    aviary__free_aligned(t->scr);
+    aviary__free_aligned(t->ybuf);
+    free(t);
+}
+
+static void global_init(void) {
+    if (dnnl_engine_create(&g_engine, dnnl_cpu, 0) != dnnl_success) g_engine = NULL;
+    g_tls_ok = pthread_key_create(&g_tls_key, tls_free) == 0;
+#if HAVE_X86
+    __builtin_cpu_init();
+    g_cpu_avx512 = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw");
+    g_cpu_vnni = g_cpu_avx512 && __builtin_cpu_supports("avx512vnni");
+    g_cpu_bf16 = g_cpu_avx512 && __builtin_cpu_supports("avx512bf16");
+#endif
+}
+
+static tls *get_tls(void) {
+    if (!g_tls_ok) return NULL;
+    tls *t = pthread_getspecific(g_tls_key);
+    if (t) return t;
+    t = calloc(1, sizeof *t);
+    if (!t) return NULL;
+    if (dnnl_stream_create(&t->stream, g_engine, dnnl_stream_default_flags) != dnnl_success ||
+        pthread_setspecific(g_tls_key, t) != 0) {
+        tls_free(t);
+        return NULL;
+    }
+    return t;
+}
+
+/* Grow one of the thread's buffers to at least n bytes (contents not kept). */
+static void *tls_buf_(void **buf, size_t *cap, size_t n) {
+    if (*cap >= n) return *buf;
+    void *nb = aviary__alloc_aligned(n);
+    if (!nb) return NULL;
+    aviary__free_aligned(*buf);
+    *buf = nb;
+    *cap = n;
+    return nb;
+}
+
+#define tls_buf(b, c, n) tls_buf_((void **)(b), (c), (n))
+
+/* ------------------------------------------------------- lifecycle -- */
+
 void aviary_linear_free(aviary_linear *lin) {
     if (!lin) return;
+    for (int i = 0; i < PRIM_CACHE; i++)
+        if (lin->cache[i].prim) dnnl_primitive_destroy(lin->cache[i].prim);
+    if (lin->wmem) dnnl_memory_destroy(lin->wmem);
+    if (lin->mu_init) pthread_mutex_destroy(&lin->mu);
     aviary__free_aligned(lin->w);
+    aviary__free_aligned(lin->pk);
+    aviary__free_aligned(lin->comp);
     aviary__free_aligned(lin->scale);
     aviary__free_aligned(lin->bias);
     free(lin);
+}
+
+static int64_t round_up(int64_t a, int64_t b) { return (a + b - 1) / b * b; }
+
+static dnnl_data_type_t dnnl_wtype(aviary_weight_type wt) {
+    return wt == AVIARY_WEIGHTS_F32 ? dnnl_f32 : wt == AVIARY_WEIGHTS_BF16 ? dnnl_bf16 : dnnl_s8;
+}
+
+/* Create the matmul primitive descriptor for m rows. wmd: the weights desc
+ * (format_tag_any to ask oneDNN, or the adopted packed desc). */
+static dnnl_status_t make_pd(const aviary_linear *lin, int64_t m, const dnnl_memory_desc_t *wmd,
+                             dnnl_primitive_desc_t *pd) {
+    dnnl_memory_desc_t smd, dmd;
+    dnnl_dims_t sd = {m, lin->in}, dd = {m, lin->out};
+    dnnl_data_type_t wdt = dnnl_wtype(lin->wt);
+    dnnl_data_type_t sdt = wdt == dnnl_s8 ? dnnl_s8 : wdt;
+    dnnl_status_t e;
+    if ((e = dnnl_memory_desc_init_by_tag(&smd, 2, sd, sdt, dnnl_ab)) ||
+        (e = dnnl_memory_desc_init_by_tag(&dmd, 2, dd, dnnl_f32, dnnl_ab)))
+        return e;
+    dnnl_matmul_desc_t md;
+    if ((e = dnnl_matmul_desc_init(&md, &smd, wmd, NULL, &dmd))) return e;
+    dnnl_primitive_attr_t attr;
+    if ((e = dnnl_primitive_attr_create(&attr))) return e;
+    e = dnnl_primitive_attr_set_scratchpad_mode(attr, dnnl_scratchpad_mode_user);
+    if (!e && wdt == dnnl_s8) e = dnnl_primitive_attr_set_output_scales(attr, lin->out, 1 << 1, lin->scale);
+    if (!e) e = dnnl_primitive_desc_create(pd, &md, attr, g_engine, NULL);
+    dnnl_primitive_attr_destroy(attr);
+    return e;
+}
+
+/* Does oneDNN's preferred weight layout match the blocked layout our
+ * packing and GEMV kernels implement? */
+static bool adopt_layout(aviary_linear *lin, const dnnl_memory_desc_t *w) {
+    const int64_t v = lin->wt == AVIARY_WEIGHTS_F32 ? 1 : lin->wt == AVIARY_WEIGHTS_BF16 ? 2 : 4;
+    const int64_t kb = 16 * v, kp = round_up(lin->in, kb), np = round_up(lin->out, NB);
+    const dnnl_blocking_desc_t *b = &w->format_desc.blocking;
+    if (w->ndims != 2 || w->format_kind != dnnl_blocked || w->offset0 != 0 || w->extra.flags != 0) return false;
+    if (w->padded_dims[0] != kp || w->padded_dims[1] != np) return false;
+    if (b->strides[0] != kb * NB || b->strides[1] != kp * NB) return false;
+    const int nbl = v == 1 ? 2 : 3;
+    if (b->inner_nblks != nbl || b->inner_blks[0] != 16 || b->inner_idxs[0] != 0 || b->inner_blks[1] != NB ||
+        b->inner_idxs[1] != 1)
+        return false;
+    if (nbl == 3 && (b->inner_blks[2] != v || b->inner_idxs[2] != 0)) return false;
+    if (dnnl_memory_desc_get_size(w) != (size_t)(kp * np) * (size_t)(v == 1 ? 4 : v == 2 ? 2 : 1)) return false;
+    lin->kb = kb; lin->vnni = v; lin->kp = kp; lin->np = np;
+    lin->wmd = *w;
+    return true;
+}
+
+/* Offset of element (k, n) in the packed layout is pk_base(n) + pk_koff(k):
+ * (n / NB) * kp * NB + (k / kb) * kb * NB + ((k % kb) / v) * NB * v + (n % NB) * v + k % v,
+ * where the two k terms collapse to (k / v) * NB * v since kb is a multiple of v. */
+static inline size_t pk_base(const aviary_linear *lin, int64_t n) {
+    return (size_t)((n / NB) * lin->kp * NB + (n % NB) * lin->vnni);
+}
+static inline size_t pk_koff(int64_t k, int64_t v) { return (size_t)((k / v) * NB * v + k % v); }
+
+/* Quantize one row of f32 weights to int8 with a symmetric scale. */
+static float quant_row(const float *r, int64_t in, int8_t *q, int64_t qstride) {
+    float mx = 0;
+    for (int64_t i = 0; i < in; i++) mx = fabsf(r[i]) > mx ? fabsf(r[i]) : mx;
+    const float sc = mx > 0 ? mx / 127.0f : 1.0f, inv = 1.0f / sc;
+    for (int64_t i = 0; i < in; i++) q[i * qstride] = (int8_t)lrintf(r[i] * inv);
+    return sc;
+}
+
+/* Store rows [n0, n0 + cnt) (f32, [cnt, in]) in the linear's precision and layout. */
+static void store_rows(aviary_linear *lin, int64_t n0, int64_t cnt, const float *f) {
+    const int64_t in = lin->in;
+    if (lin->be == BACKEND_C) {
+        if (lin->wt == AVIARY_WEIGHTS_F32) memcpy((float *)lin->w + n0 * in, f, (size_t)(cnt * in) * sizeof(float));
+        else if (lin->wt == AVIARY_WEIGHTS_BF16) {
+            uint16_t *h = (uint16_t *)lin->w + n0 * in;
+            for (int64_t i = 0; i < cnt * in; i++) h[i] = aviary_f32_to_bf16(f[i]);
+        } else
+            for (int64_t r = 0; r < cnt; r++)
+                lin->scale[n0 + r] = quant_row(f + r * in, in, (int8_t *)lin->w + (n0 + r) * in, 1);
+        return;
+    }
+#pragma omp parallel for schedule(static) if (cnt * in >= (1 << 18))
+    for (int64_t r = 0; r < cnt; r++) {
+        const int64_t n = n0 + r;
+        const float *row = f + r * in;
+        if (lin->wt == AVIARY_WEIGHTS_F32) {
+            float *p = (float *)lin->pk + pk_base(lin, n);
+            for (int64_t k = 0; k < in; k++) p[k * NB] = row[k];
+        } else if (lin->wt == AVIARY_WEIGHTS_BF16) {
+            uint16_t *p = (uint16_t *)lin->pk + pk_base(lin, n);
+            for (int64_t k = 0; k < in; k++) p[pk_koff(k, 2)] = aviary_f32_to_bf16(row[k]);
+        } else {
+            int8_t *p = (int8_t *)lin->pk + pk_base(lin, n);
+            /* within a k block the k values of one output are spaced NB*V apart, V at a time */
+            float mx = 0;
+            for (int64_t k = 0; k < in; k++) mx = fabsf(row[k]) > mx ? fabsf(row[k]) : mx;
+            const float sc = mx > 0 ? mx / 127.0f : 1.0f, inv = 1.0f / sc;
+            int32_t sum = 0;
+            for (int64_t k = 0; k < in; k++) {
+                const int8_t q = (int8_t)lrintf(row[k] * inv);
+                p[pk_koff(k, 4)] = q;
+                sum += q;
+            }
+            lin->scale[n] = sc;
+            lin->comp[n] = 128 * sum;
+        }
+    }
+}
+
+/* Pick the backend and allocate storage (weights still unset). */
+static aviary_status setup(aviary_linear *lin, const char *nm) {
+    const char *env = getenv("AVIARY_MATMUL");
+    bool want_c = env && !strcmp(env, "c");
+    const int64_t outn = lin->out, in = lin->in;
+    if (lin->wt == AVIARY_WEIGHTS_INT8 && !(lin->scale = aviary__alloc_aligned((size_t)outn * sizeof(float))))
+        return aviary_error(AVIARY_NOMEM, "linear.c: %s: out of memory", nm);
+    if (!want_c) {
+        pthread_once(&g_once, global_init);
+        if (g_engine && g_tls_ok) {
+            /* For int8 the probe primitive needs scales to exist; their values do not matter yet. */
+            dnnl_memory_desc_t any;
+            dnnl_dims_t wd = {in, outn};
+            dnnl_primitive_desc_t pd = NULL;
+            bool ok = dnnl_memory_desc_init_by_tag(&any, 2, wd, dnnl_wtype(lin->wt), dnnl_format_tag_any) ==
+                          dnnl_success &&
+                      make_pd(lin, PD_PROBE_M, &any, &pd) == dnnl_success &&
+                      adopt_layout(lin, dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0));
+            if (pd) dnnl_primitive_desc_destroy(pd);
+            if (ok) {
+                const size_t bytes = dnnl_memory_desc_get_size(&lin->wmd);
+                lin->pk = aviary__alloc_aligned(bytes);
+                if (lin->wt == AVIARY_WEIGHTS_INT8) lin->comp = aviary__alloc_aligned((size_t)lin->np * sizeof(int32_t));
+                if (!lin->pk || (lin->wt == AVIARY_WEIGHTS_INT8 && !lin->comp))
+                    return aviary_error(AVIARY_NOMEM, "linear.c: %s: out of memory", nm);
+                if (dnnl_memory_create(&lin->wmem, &lin->wmd, g_engine, lin->pk) != dnnl_success)
+                    return aviary_error(AVIARY_NOMEM, "linear.c: %s: oneDNN memory creation failed", nm);
+                if (pthread_mutex_init(&lin->mu, NULL))
+                    return aviary_error(AVIARY_NOMEM, "linear.c: %s: mutex creation failed", nm);
+                lin->mu_init = true;
+                lin->be = BACKEND_DNNL;
+                lin->wbytes = bytes + (lin->wt == AVIARY_WEIGHTS_INT8 ? (size_t)outn * sizeof(float) +
+                                                                             (size_t)lin->np * sizeof(int32_t) : 0);
+                return AVIARY_OK;
+            }
+            aviary__free_aligned(lin->pk);
+            lin->pk = NULL;
+        }
+    }
+    lin->be = BACKEND_C;
+    size_t n = (size_t)(outn * in);
+    size_t es = lin->wt == AVIARY_WEIGHTS_F32 ? 4 : lin->wt == AVIARY_WEIGHTS_BF16 ? 2 : 1;
+    if (!(lin->w = aviary__alloc_aligned(n * es))) return aviary_error(AVIARY_NOMEM, "linear.c: %s: out of memory", nm);
+    lin->wbytes = n * es + (lin->wt == AVIARY_WEIGHTS_INT8 ? (size_t)outn * sizeof(float) : 0);
+    return AVIARY_OK;
+}
+
+aviary_status aviary__linear_create_rows(int64_t outn, int64_t in, aviary_weight_type wt, aviary__linear_rows_fn fn,
+                                         void *ctx, const float *bias, const char *name, aviary_linear **out) {
+    if (out) *out = NULL;
+    const char *nm = name ? name : "weight";
+    if (!fn || !out || outn <= 0 || in <= 0 || wt < AVIARY_WEIGHTS_F32 || wt > AVIARY_WEIGHTS_INT8)
+        return aviary_error(AVIARY_INVALID_ARG, "linear.c: %s: invalid create arguments", nm);
+    size_t n;
+    if (!aviary__mul_size((size_t)outn, (size_t)in, &n) || !aviary__mul_size(n, sizeof(float), &n))
+        return aviary_error(AVIARY_NOMEM, "linear.c: %s: weight too large", nm);
+    aviary_linear *lin = calloc(1, sizeof *lin);
+    if (!lin) return aviary_error(AVIARY_NOMEM, "linear.c: %s: out of memory", nm);
+    lin->in = in; lin->out = outn; lin->wt = wt;
+    aviary_status s = setup(lin, nm);
+    const int64_t chunk = PACK_ROWS < outn ? PACK_ROWS : outn;
+    float *f = s ? NULL : aviary__alloc_aligned((size_t)(chunk * in) * sizeof(float));
+    if (!s && !f) s = aviary_error(AVIARY_NOMEM, "linear.c: %s: out of memory", nm);
+    for (int64_t n0 = 0; !s && n0 < outn; n0 += chunk) {
+        const int64_t cnt = outn - n0 < chunk ? outn - n0 : chunk;
+        if (!(s = fn(ctx, n0, cnt, f))) store_rows(lin, n0, cnt, f);
+    }
+    aviary__free_aligned(f);
+    if (!s && bias) {
+        if (!(lin->bias = aviary__alloc_aligned((size_t)outn * sizeof(float))))
+            s = aviary_error(AVIARY_NOMEM, "linear.c: %s: out of memory", nm);
+        else memcpy(lin->bias, bias, (size_t)outn * sizeof(float));
+    }
+    if (s) {
+        aviary_linear_free(lin);
+        return s;
+    }
+    *out = lin;
+    return AVIARY_OK;
+}
+
+/* Row source over a tensor: rows of [out, in] (or columns of [in, out]). */
+typedef struct tensor_rows {
+    const aviary_tensor *w;
+    bool transposed;
+    float *tmp; /* transposed: [in, cnt] staging */
+} tensor_rows;
+
+static aviary_status tensor_rows_fn(void *ctx, int64_t n0, int64_t cnt, float *dst) {
+    const tensor_rows *tr = ctx;
+    aviary_tensor v = *tr->w;
+    v.owned = NULL;
+    const size_t es = aviary_dtype_size(v.dtype);
+    if (!tr->transposed) {
+        v.shape[0] = cnt;
+        v.data = (char *)v.data + (size_t)(n0 * v.strides[0]) * es;
+        return aviary_tensor_to_f32(&v, dst);
+    }
+    const int64_t in = v.shape[0];
+    v.shape[1] = cnt;
+    v.data = (char *)v.data + (size_t)(n0 * v.strides[1]) * es;
+    aviary_status s = aviary_tensor_to_f32(&v, tr->tmp);
+    if (s) return s;
+    for (int64_t k = 0; k < in; k++)
+        for (int64_t r = 0; r < cnt; r++) dst[r * in + k] = tr->tmp[k * cnt + r];
+    return AVIARY_OK;
 }
 
 aviary_status aviary_linear_create(const aviary_tensor *weight, const aviary_tensor *bias,
@@ -74,60 +423,21 @@ aviary_status aviary_linear_create(const aviary_tensor *weight, const aviary_ten
         return aviary_error(AVIARY_SHAPE, "linear.c: %s: bias must be 1-D of length %lld", nm, (long long)outn);
     aviary_weight_type wt = p.weights;
     if (wt == AVIARY_WEIGHTS_AUTO) wt = weight->dtype == AVIARY_BF16 ? AVIARY_WEIGHTS_BF16 : AVIARY_WEIGHTS_F32;
-
-    size_t n, bytes;
-    if (!aviary__mul_size((size_t)rows, (size_t)cols, &n) || !aviary__mul_size(n, sizeof(float), &bytes))
-        return aviary_error(AVIARY_NOMEM, "linear.c: %s: weight too large", nm);
-    float *f = aviary__alloc_aligned(bytes);
-    aviary_linear *lin = calloc(1, sizeof *lin);
+    float *b = NULL, *tmp = NULL;
     aviary_status s = AVIARY_OK;
-    if (!f || !lin) { s = aviary_error(AVIARY_NOMEM, "linear.c: %s: out of memory", nm); goto fail; }
-    if ((s = aviary_tensor_to_f32(weight, f))) goto fail;
-    lin->in = in; lin->out = outn; lin->wt = wt; lin->be = BACKEND_C;
     if (bias) {
-        if (!(lin->bias = aviary__alloc_aligned((size_t)outn * sizeof(float)))) {
-            s = aviary_error(AVIARY_NOMEM, "linear.c: %s: out of memory", nm); goto fail;
-        }
-        if ((s = aviary_tensor_to_f32(bias, lin->bias))) goto fail;
+        if (!(b = malloc((size_t)outn * sizeof(float)))) return aviary_error(AVIARY_NOMEM, "linear.c: %s: out of memory", nm);
+        if ((s = aviary_tensor_to_f32(bias, b))) goto done;
     }
-    if (p.transposed) { /* to [out, in] */
-        float *t = aviary__alloc_aligned(bytes);
-        if (!t) { s = aviary_error(AVIARY_NOMEM, "linear.c: %s: out of memory", nm); goto fail; }
-        for (int64_t i = 0; i < rows; i++)
-            for (int64_t j = 0; j < cols; j++) t[j * rows + i] = f[i * cols + j];
-        aviary__free_aligned(f);
-        f = t;
+    if (p.transposed && !(tmp = malloc((size_t)(in * (PACK_ROWS < outn ? PACK_ROWS : outn)) * sizeof(float)))) {
+        s = aviary_error(AVIARY_NOMEM, "linear.c: %s: out of memory", nm);
+        goto done;
     }
-    if (wt == AVIARY_WEIGHTS_F32) {
-        lin->w = f; f = NULL; lin->wbytes = bytes;
-    } else if (wt == AVIARY_WEIGHTS_BF16) {
-        uint16_t *h = aviary__alloc_aligned(n * 2);
-        if (!h) { s = aviary_error(AVIARY_NOMEM, "linear.c: %s: out of memory", nm); goto fail; }
-        for (size_t i = 0; i < n; i++) h[i] = aviary_f32_to_bf16(f[i]);
-        lin->w = h; lin->wbytes = n * 2;
-    } else {
-        int8_t *q = aviary__alloc_aligned(n);
-        lin->scale = aviary__alloc_aligned((size_t)outn * sizeof(float));
-        if (!q || !lin->scale) {
-            aviary__free_aligned(q);
-            s = aviary_error(AVIARY_NOMEM, "linear.c: %s: out of memory", nm); goto fail;
-        }
-        for (int64_t o = 0; o < outn; o++) {
-            const float *r = f + o * in;
-            float mx = 0;
-            for (int64_t i = 0; i < in; i++) mx = fmaxf(mx, fabsf(r[i]));
-            float sc = mx > 0 ? mx / 127.0f : 1.0f;
-            lin->scale[o] = sc;
-            for (int64_t i = 0; i < in; i++) q[o * in + i] = (int8_t)lrintf(r[i] / sc);
-        }
-        lin->w = q; lin->wbytes = n + (size_t)outn * sizeof(float);
-    }
-    aviary__free_aligned(f);
-    *out = lin;
-    return AVIARY_OK;
-fail:
-    aviary__free_aligned(f);
-    aviary_linear_free(lin);
+    tensor_rows tr = {weight, p.transposed, tmp};
+    s = aviary__linear_create_rows(outn, in, wt, tensor_rows_fn, &tr, b, nm, out);
+done:
+    free(b);
+    free(tmp);
     return s;
 }
 
@@ -139,6 +449,11 @@ aviary_weight_type aviary_linear_weight_type(const aviary_linear *lin) {
 size_t aviary_linear_bytes(const aviary_linear *lin) {
     return lin ? lin->wbytes + (lin->bias ? (size_t)lin->out * sizeof(float) : 0) : 0;
 }
+const char *aviary__linear_backend_name(const aviary_linear *lin) {
+    return !lin ? "?" : lin->be == BACKEND_C ? "c" : "onednn";
+}
+
+/* ------------------------------------------------------- C backend -- */
 
 static float row_dot(const aviary_linear *lin, int64_t o, const float *x) {
     int64_t in = lin->in;
@@ -157,9 +472,7 @@ static float row_dot(const aviary_linear *lin, int64_t o, const float *x) {
     return acc + (lin->bias ? lin->bias[o] : 0.0f);
 }
 
-aviary_status aviary_linear_forward(const aviary_linear *lin, const float *x, int64_t m, float *y) {
-    if (!lin || !x || !y) return aviary_error(AVIARY_INVALID_ARG, "linear.c: forward: NULL argument");
-    if (m < 1) return aviary_error(AVIARY_INVALID_ARG, "linear.c: forward: m must be >= 1 (got %lld)", (long long)m);
+static void forward_c(const aviary_linear *lin, const float *x, int64_t m, float *y) {
     int64_t outn = lin->out, in = lin->in;
     int64_t total = m * outn;
 #pragma omp parallel for schedule(static)
@@ -167,5 +480,434 @@ aviary_status aviary_linear_forward(const aviary_linear *lin, const float *x, in
         int64_t r = k / outn, o = k % outn;
         y[r * outn + o] = row_dot(lin, o, x + r * in);
     }
+}
+
+/* --------------------------------------------- GEMV on packed blocks -- */
+/* Each kernel computes, for R rows of x (R <= GEMV_MAX_M) and one block of
+ * 64 outputs, acc[r][0..63] over the whole padded k range. xs: the rows of x
+ * in the kernel's input form, row stride xstride elements: f32 [kp]; bf16
+ * pairs as uint32 [kp/2]; int8 as u8 quads (q + 128) as uint32 [kp/4]. */
+
+static void blk_f32_c(const float *w, const float *x, int64_t xs, int R, int64_t kp, float *acc) {
+    for (int r = 0; r < R; r++) {
+        float a[NB] = {0};
+        const float *xr = x + r * xs;
+        for (int64_t k = 0; k < kp; k++)
+            for (int j = 0; j < NB; j++) a[j] += w[k * NB + j] * xr[k];
+        memcpy(acc + r * NB, a, sizeof a);
+    }
+}
+
+static void blk_bf16_c(const uint16_t *w, const uint32_t *x, int64_t xs, int R, int64_t kp, float *acc) {
+    for (int r = 0; r < R; r++) {
+        float a[NB] = {0};
+        const uint32_t *xr = x + r * xs;
+        for (int64_t k2 = 0; k2 < kp / 2; k2++) {
+            const float x0 = aviary_bf16_to_f32((uint16_t)(xr[k2] & 0xffff)), x1 = aviary_bf16_to_f32((uint16_t)(xr[k2] >> 16));
+            const uint16_t *wk = w + k2 * 2 * NB;
+            for (int j = 0; j < NB; j++) a[j] += aviary_bf16_to_f32(wk[2 * j]) * x0 + aviary_bf16_to_f32(wk[2 * j + 1]) * x1;
+        }
+        memcpy(acc + r * NB, a, sizeof a);
+    }
+}
+
+static void blk_s8_c(const int8_t *w, const uint32_t *x, int64_t xs, int R, int64_t kp, int32_t *acc) {
+    for (int r = 0; r < R; r++) {
+        int32_t a[NB] = {0};
+        const uint32_t *xr = x + r * xs;
+        for (int64_t k4 = 0; k4 < kp / 4; k4++) {
+            const int8_t *wk = w + k4 * 4 * NB;
+            const uint32_t q = xr[k4];
+            const int32_t u0 = (int32_t)(q & 255), u1 = (int32_t)((q >> 8) & 255), u2 = (int32_t)((q >> 16) & 255),
+                          u3 = (int32_t)(q >> 24);
+            for (int j = 0; j < NB; j++)
+                a[j] += u0 * wk[4 * j] + u1 * wk[4 * j + 1] + u2 * wk[4 * j + 2] + u3 * wk[4 * j + 3];
+        }
+        memcpy(acc + r * NB, a, sizeof a);
+    }
+}
+
+#if HAVE_X86
+/* AVX-512 versions. R is a compile-time constant in each instantiation so the
+ * R x 4 accumulators stay in registers; every 64-byte weight row is loaded
+ * once and used for all R rows of x. */
+#define AVX512_F32_KERNEL(R)                                                                                  \
+    __attribute__((target("avx512f"))) static void blk_f32_avx512_##R(const float *w, const float *x,        \
+                                                                        int64_t xs, int64_t kp, float *acc) { \
+        __m512 a[R][4];                                                                                       \
+        for (int r = 0; r < R; r++)                                                                           \
+            for (int j = 0; j < 4; j++) a[r][j] = _mm512_setzero_ps();                                        \
+        for (int64_t k = 0; k < kp; k++) {                                                                    \
+            const float *wk = w + k * NB;                                                                     \
+            const __m512 w0 = _mm512_load_ps(wk), w1 = _mm512_load_ps(wk + 16), w2 = _mm512_load_ps(wk + 32), \
+                         w3 = _mm512_load_ps(wk + 48);                                                        \
+            for (int r = 0; r < R; r++) {                                                                     \
+                const __m512 xb = _mm512_set1_ps(x[r * xs + k]);                                              \
+                a[r][0] = _mm512_fmadd_ps(w0, xb, a[r][0]);                                                   \
+                a[r][1] = _mm512_fmadd_ps(w1, xb, a[r][1]);                                                   \
+                a[r][2] = _mm512_fmadd_ps(w2, xb, a[r][2]);                                                   \
+                a[r][3] = _mm512_fmadd_ps(w3, xb, a[r][3]);                                                   \
+            }                                                                                                 \
+        }                                                                                                     \
+        for (int r = 0; r < R; r++)                                                                           \
+            for (int j = 0; j < 4; j++) _mm512_storeu_ps(acc + r * NB + 16 * j, a[r][j]);                     \
+    }
+AVX512_F32_KERNEL(1)
+AVX512_F32_KERNEL(2)
+AVX512_F32_KERNEL(3)
+AVX512_F32_KERNEL(4)
+
+#define AVX512_BF16_KERNEL(R)                                                                                   \
+    __attribute__((target("avx512f,avx512bw,avx512bf16"))) static void blk_bf16_avx512_##R(                    \
+        const uint16_t *w, const uint32_t *x, int64_t xs, int64_t kp, float *acc) {                            \
+        __m512 a[R][4];                                                                                         \
+        for (int r = 0; r < R; r++)                                                                             \
+            for (int j = 0; j < 4; j++) a[r][j] = _mm512_setzero_ps();                                          \
+        for (int64_t k2 = 0; k2 < kp / 2; k2++) {                                                               \
+            const uint16_t *wk = w + k2 * 2 * NB;                                                               \
+            const __m512bh w0 = (__m512bh)_mm512_load_si512(wk), w1 = (__m512bh)_mm512_load_si512(wk + 32),   \
+                           w2 = (__m512bh)_mm512_load_si512(wk + 64), w3 = (__m512bh)_mm512_load_si512(wk + 96); \
+            for (int r = 0; r < R; r++) {                                                                       \
+                const __m512bh xb = (__m512bh)_mm512_set1_epi32((int)x[r * xs + k2]);                           \
+                a[r][0] = _mm512_dpbf16_ps(a[r][0], w0, xb);                                                    \
+                a[r][1] = _mm512_dpbf16_ps(a[r][1], w1, xb);                                                    \
+                a[r][2] = _mm512_dpbf16_ps(a[r][2], w2, xb);                                                    \
+                a[r][3] = _mm512_dpbf16_ps(a[r][3], w3, xb);                                                    \
+            }                                                                                                   \
+        }                                                                                                       \
+        for (int r = 0; r < R; r++)                                                                             \
+            for (int j = 0; j < 4; j++) _mm512_storeu_ps(acc + r * NB + 16 * j, a[r][j]);                       \
+    }
+AVX512_BF16_KERNEL(1)
+AVX512_BF16_KERNEL(2)
+AVX512_BF16_KERNEL(3)
+AVX512_BF16_KERNEL(4)
+
+#define AVX512_S8_KERNEL(R)                                                                                     \
+    __attribute__((target("avx512f,avx512bw,avx512vnni"))) static void blk_s8_avx512_##R(                      \
+        const int8_t *w, const uint32_t *x, int64_t xs, int64_t kp, int32_t *acc) {                            \
+        __m512i a[R][4];                                                                                        \
+        for (int r = 0; r < R; r++)                                                                             \
+            for (int j = 0; j < 4; j++) a[r][j] = _mm512_setzero_si512();                                       \
+        for (int64_t k4 = 0; k4 < kp / 4; k4++) {                                                               \
+            const int8_t *wk = w + k4 * 4 * NB;                                                                 \
+            const __m512i w0 = _mm512_load_si512(wk), w1 = _mm512_load_si512(wk + 64),                          \
+                          w2 = _mm512_load_si512(wk + 128), w3 = _mm512_load_si512(wk + 192);                   \
+            for (int r = 0; r < R; r++) {                                                                       \
+                const __m512i xb = _mm512_set1_epi32((int)x[r * xs + k4]);                                      \
+                a[r][0] = _mm512_dpbusd_epi32(a[r][0], xb, w0);                                                 \
+                a[r][1] = _mm512_dpbusd_epi32(a[r][1], xb, w1);                                                 \
+                a[r][2] = _mm512_dpbusd_epi32(a[r][2], xb, w2);                                                 \
+                a[r][3] = _mm512_dpbusd_epi32(a[r][3], xb, w3);                                                 \
+            }                                                                                                   \
+        }                                                                                                       \
+        for (int r = 0; r < R; r++)                                                                             \
+            for (int j = 0; j < 4; j++) _mm512_storeu_si512(acc + r * NB + 16 * j, a[r][j]);                    \
+    }
+AVX512_S8_KERNEL(1)
+AVX512_S8_KERNEL(2)
+AVX512_S8_KERNEL(3)
+AVX512_S8_KERNEL(4)
+#endif
+
+static void run_blk(const aviary_linear *lin, int64_t b, const void *xin, int64_t xs, int R, void *acc) {
+    const int64_t kp = lin->kp;
+    if (lin->wt == AVIARY_WEIGHTS_F32) {
+        const float *w = (const float *)lin->pk + b * kp * NB;
+#if HAVE_X86
+        if (g_cpu_avx512) {
+            switch (R) {
+            case 1: blk_f32_avx512_1(w, xin, xs, kp, acc); return;
+            case 2: blk_f32_avx512_2(w, xin, xs, kp, acc); return;
+            case 3: blk_f32_avx512_3(w, xin, xs, kp, acc); return;
+            default: blk_f32_avx512_4(w, xin, xs, kp, acc); return;
+            }
+        }
+#endif
+        blk_f32_c(w, xin, xs, R, kp, acc);
+    } else if (lin->wt == AVIARY_WEIGHTS_BF16) {
+        const uint16_t *w = (const uint16_t *)lin->pk + b * kp * NB;
+#if HAVE_X86
+        if (g_cpu_bf16) {
+            switch (R) {
+            case 1: blk_bf16_avx512_1(w, xin, xs, kp, acc); return;
+            case 2: blk_bf16_avx512_2(w, xin, xs, kp, acc); return;
+            case 3: blk_bf16_avx512_3(w, xin, xs, kp, acc); return;
+            default: blk_bf16_avx512_4(w, xin, xs, kp, acc); return;
+            }
+        }
+#endif
+        blk_bf16_c(w, xin, xs, R, kp, acc);
+    } else {
+        const int8_t *w = (const int8_t *)lin->pk + b * kp * NB;
+#if HAVE_X86
+        if (g_cpu_vnni) {
+            switch (R) {
+            case 1: blk_s8_avx512_1(w, xin, xs, kp, acc); return;
+            case 2: blk_s8_avx512_2(w, xin, xs, kp, acc); return;
+            case 3: blk_s8_avx512_3(w, xin, xs, kp, acc); return;
+            default: blk_s8_avx512_4(w, xin, xs, kp, acc); return;
+            }
+        }
+#endif
+        blk_s8_c(w, xin, xs, R, kp, acc);
+    }
+}
+
+/* x = hi + lo with hi = bf16(x), lo = bf16(x - hi): W x = W hi + W lo, each
+ * an exact bf16 x bf16 product accumulated in f32, is within ~2^-16 of the
+ * f32 result (bf16 x alone would be 2^-9: far outside the reference
+ * tolerances of bf16 checkpoints, which upcast weights and keep x f32). */
+static void split_bf16_c(const float *x, int64_t n, uint16_t *hi, uint16_t *lo) {
+    for (int64_t i = 0; i < n; i++) {
+        const uint16_t h = aviary_f32_to_bf16(x[i]);
+        hi[i] = h;
+        lo[i] = aviary_f32_to_bf16(x[i] - aviary_bf16_to_f32(h));
+    }
+}
+
+/* Symmetric int8 quantization of one row of x (scale max|x| / 127, round to
+ * nearest even); returns the scale. */
+static float quant_x_c(const float *x, int64_t n, int8_t *q) {
+    float mx = 0;
+    for (int64_t i = 0; i < n; i++) {
+        const float a = fabsf(x[i]);
+        mx = a > mx ? a : mx;
+    }
+    const float sc = mx > 0 ? mx / 127.0f : 1.0f, inv = 1.0f / sc;
+    for (int64_t i = 0; i < n; i++) q[i] = (int8_t)lrintf(x[i] * inv);
+    return sc;
+}
+
+#if HAVE_X86
+__attribute__((target("avx512f,avx512bw,avx512vl,avx512bf16"))) static void split_bf16_avx512(const float *x, int64_t n,
+                                                                                      uint16_t *hi, uint16_t *lo) {
+    for (int64_t i = 0; i < n; i += 16) {
+        const __mmask16 mk = n - i >= 16 ? 0xffff : (__mmask16)((1u << (n - i)) - 1);
+        const __m512 v = _mm512_maskz_loadu_ps(mk, x + i);
+        const __m256i h = (__m256i)_mm512_cvtneps_pbh(v);
+        const __m512 hf = _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
+        const __m256i l = (__m256i)_mm512_cvtneps_pbh(_mm512_sub_ps(v, hf));
+        _mm256_mask_storeu_epi16(hi + i, mk, h);
+        _mm256_mask_storeu_epi16(lo + i, mk, l);
+    }
+}
+
+__attribute__((target("avx512f,avx512bw"))) static float quant_x_avx512(const float *x, int64_t n, int8_t *q) {
+    __m512 mx = _mm512_setzero_ps();
+    for (int64_t i = 0; i < n; i += 16) {
+        const __mmask16 mk = n - i >= 16 ? 0xffff : (__mmask16)((1u << (n - i)) - 1);
+        mx = _mm512_max_ps(mx, _mm512_abs_ps(_mm512_maskz_loadu_ps(mk, x + i)));
+    }
+    const float m = _mm512_reduce_max_ps(mx);
+    const float sc = m > 0 ? m / 127.0f : 1.0f, inv = 1.0f / sc;
+    const __m512 iv = _mm512_set1_ps(inv);
+    for (int64_t i = 0; i < n; i += 16) {
+        const __mmask16 mk = n - i >= 16 ? 0xffff : (__mmask16)((1u << (n - i)) - 1);
+        const __m512i v = _mm512_cvtps_epi32(_mm512_mul_ps(_mm512_maskz_loadu_ps(mk, x + i), iv)); /* RNE */
+        _mm512_mask_cvtsepi32_storeu_epi8(q + i, mk, v);
+    }
+    return sc;
+}
+#endif
+
+static void split_bf16(const float *x, int64_t n, uint16_t *hi, uint16_t *lo) {
+#if HAVE_X86
+    if (g_cpu_bf16) {
+        split_bf16_avx512(x, n, hi, lo);
+        return;
+    }
+#endif
+    split_bf16_c(x, n, hi, lo);
+}
+
+static float quant_x(const float *x, int64_t n, int8_t *q) {
+#if HAVE_X86
+    if (g_cpu_avx512) return quant_x_avx512(x, n, q);
+#endif
+    return quant_x_c(x, n, q);
+}
+
+static aviary_status forward_gemv(const aviary_linear *lin, tls *t, const float *x, int64_t m, float *y) {
+    const int64_t in = lin->in, kp = lin->kp, outn = lin->out;
+    const int R = (int)m;
+    /* x in kernel form: f32 padded to kp; bf16 pairs; u8 quads, all with row stride xs elements of 4 bytes */
+    const int64_t xs = lin->vnni == 1 ? kp : kp / lin->vnni;
+    const int XR = lin->wt == AVIARY_WEIGHTS_BF16 ? 2 * R : R; /* bf16: hi and lo row per row of x */
+    uint32_t *xb = tls_buf(&t->xbuf, &t->xcap, (size_t)(XR * xs) * 4 + GEMV_MAX_M * sizeof(float));
+    if (!xb) return aviary_error(AVIARY_NOMEM, "linear.c: forward: out of memory");
+    float *xsc = (float *)(xb + XR * xs);
+    memset(xb, 0, (size_t)(XR * xs) * 4);
+    for (int r = 0; r < R; r++) {
+        const float *xr = x + r * in;
+        if (lin->wt == AVIARY_WEIGHTS_F32) memcpy(xb + r * xs, xr, (size_t)in * sizeof(float));
+        else if (lin->wt == AVIARY_WEIGHTS_BF16) split_bf16(xr, in, (uint16_t *)(xb + 2 * r * xs), (uint16_t *)(xb + (2 * r + 1) * xs));
+        else {
+            int8_t *q = (int8_t *)(xb + r * xs);
+            xsc[r] = quant_x(xr, in, q);
+            uint8_t *u = (uint8_t *)q;
+            for (int64_t k = 0; k < kp; k++) u[k] = (uint8_t)(q[k] + 128); /* padding: weights there are 0 */
+        }
+    }
+    const int64_t nblk = lin->np / NB;
+    const bool par = nblk > 1 && kp * NB * nblk >= (1 << 15);
+#pragma omp parallel for schedule(static) if (par)
+    for (int64_t b = 0; b < nblk; b++) {
+        _Alignas(64) float acc[2 * GEMV_MAX_M * NB];
+        if (lin->wt == AVIARY_WEIGHTS_BF16) {
+            /* the kernels take up to 4 rows: two rows of x (hi + lo) at a time */
+            for (int r0 = 0; r0 < R; r0 += 2) {
+                const int cnt2 = R - r0 < 2 ? 2 * (R - r0) : 4;
+                run_blk(lin, b, xb + 2 * r0 * xs, xs, cnt2, acc + 2 * r0 * NB);
+            }
+            for (int r = 0; r < R; r++)
+                for (int j = 0; j < NB; j++) acc[r * NB + j] = acc[2 * r * NB + j] + acc[(2 * r + 1) * NB + j];
+        } else run_blk(lin, b, xb, xs, R, acc);
+        const int64_t n0 = b * NB, cnt = outn - n0 < NB ? outn - n0 : NB;
+        for (int r = 0; r < R; r++) {
+            float *yr = y + r * outn + n0;
+            const float *ar = acc + r * NB;
+            if (lin->wt == AVIARY_WEIGHTS_INT8) {
+                const int32_t *ai = (const int32_t *)ar;
+                for (int64_t j = 0; j < cnt; j++)
+                    yr[j] = (float)(ai[j] - lin->comp[n0 + j]) * (lin->scale[n0 + j] * xsc[r]);
+            } else memcpy(yr, ar, (size_t)cnt * sizeof(float));
+            if (lin->bias)
+                for (int64_t j = 0; j < cnt; j++) yr[j] += lin->bias[n0 + j];
+        }
+    }
     return AVIARY_OK;
+}
+
+/* -------------------------------------------------- oneDNN primitive -- */
+
+static aviary_status get_prim(aviary_linear *lin, int64_t m, prim_entry *out, bool *temp) {
+    *temp = false;
+    pthread_mutex_lock(&lin->mu);
+    for (int i = 0; i < PRIM_CACHE; i++)
+        if (lin->cache[i].prim && lin->cache[i].m == m) {
+            *out = lin->cache[i];
+            pthread_mutex_unlock(&lin->mu);
+            return AVIARY_OK;
+        }
+    dnnl_primitive_desc_t pd = NULL;
+    dnnl_primitive_t prim = NULL;
+    dnnl_status_t e = make_pd(lin, m, &lin->wmd, &pd);
+    size_t scr = 0;
+    if (!e) {
+        scr = dnnl_memory_desc_get_size(dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0));
+        e = dnnl_primitive_create(&prim, pd);
+    }
+    if (pd) dnnl_primitive_desc_destroy(pd);
+    if (e) {
+        pthread_mutex_unlock(&lin->mu);
+        return aviary_error(AVIARY_UNSUPPORTED, "linear.c: oneDNN matmul %lldx%lldx%lld (%s): error %d", (long long)m,
+                            (long long)lin->in, (long long)lin->out, aviary_weight_type_name(lin->wt), (int)e);
+    }
+    /* Cache it in a free slot. When the cache is full the primitive serves
+     * this call only (the caller destroys it): a cached primitive may be
+     * running on another thread at any time, so entries are never evicted. */
+    out->m = m; out->prim = prim; out->scratch = scr;
+    for (int i = 0; i < PRIM_CACHE; i++)
+        if (!lin->cache[i].prim) {
+            lin->cache[i] = *out;
+            pthread_mutex_unlock(&lin->mu);
+            return AVIARY_OK;
+        }
+    pthread_mutex_unlock(&lin->mu);
+    *temp = true;
+    return AVIARY_OK;
+}
+
+static aviary_status run_prim(const aviary_linear *lin, tls *t, const prim_entry *pt, const float *x, int64_t m,
+                              float *y);
+
+static aviary_status forward_dnnl(aviary_linear *lin, tls *t, const float *x, int64_t m, float *y) {
+    prim_entry pe;
+    bool temp;
+    /* bf16: the hi and lo halves of x run as 2m rows of one matmul */
+    aviary_status s = get_prim(lin, lin->wt == AVIARY_WEIGHTS_BF16 ? 2 * m : m, &pe, &temp);
+    if (s) return s;
+    s = run_prim(lin, t, &pe, x, m, y);
+    if (temp) dnnl_primitive_destroy(pe.prim);
+    return s;
+}
+
+static aviary_status run_prim(const aviary_linear *lin, tls *t, const prim_entry *pt, const float *x, int64_t m, float *y) {
+    const prim_entry pe = *pt;
+    const int64_t in = lin->in, outn = lin->out;
+    const void *src = x;
+    float *xsc = NULL, *dst = y;
+    const int64_t M = lin->wt == AVIARY_WEIGHTS_BF16 ? 2 * m : m;
+    if (lin->wt != AVIARY_WEIGHTS_F32) {
+        const size_t es = lin->wt == AVIARY_WEIGHTS_BF16 ? 4 : 1;
+        void *b = tls_buf(&t->xbuf, &t->xcap, (size_t)(m * in) * es + (size_t)m * sizeof(float));
+        if (!b) return aviary_error(AVIARY_NOMEM, "linear.c: forward: out of memory");
+        if (lin->wt == AVIARY_WEIGHTS_BF16) {
+            uint16_t *h = b;
+#pragma omp parallel for schedule(static) if (m * in >= (1 << 16))
+            for (int64_t r = 0; r < m; r++) split_bf16(x + r * in, in, h + r * in, h + (m + r) * in);
+            /* the 2m output rows go to scratch, summed into y below */
+            if (!(dst = tls_buf(&t->ybuf, &t->ycap, (size_t)(2 * m * outn) * sizeof(float))))
+                return aviary_error(AVIARY_NOMEM, "linear.c: forward: out of memory");
+        } else {
+            xsc = (float *)((char *)b + (size_t)(m * in));
+#pragma omp parallel for schedule(static) if (m * in >= (1 << 16))
+            for (int64_t r = 0; r < m; r++) xsc[r] = quant_x(x + r * in, in, (int8_t *)b + r * in);
+        }
+        src = b;
+    }
+    void *scr = pe.scratch ? tls_buf(&t->scr, &t->scap, pe.scratch) : NULL;
+    if (pe.scratch && !scr) return aviary_error(AVIARY_NOMEM, "linear.c: forward: out of memory");
+    dnnl_memory_desc_t smd, dmd, scrmd;
+    dnnl_dims_t sd = {M, in}, dd = {M, outn}, scd = {(int64_t)pe.scratch};
+    dnnl_data_type_t sdt = lin->wt == AVIARY_WEIGHTS_F32 ? dnnl_f32 : lin->wt == AVIARY_WEIGHTS_BF16 ? dnnl_bf16 : dnnl_s8;
+    dnnl_memory_t sm = NULL, dm = NULL, scm = NULL;
+    dnnl_status_t e = dnnl_memory_desc_init_by_tag(&smd, 2, sd, sdt, dnnl_ab);
+    if (!e) e = dnnl_memory_desc_init_by_tag(&dmd, 2, dd, dnnl_f32, dnnl_ab);
+    if (!e) e = dnnl_memory_create(&sm, &smd, g_engine, (void *)src);
+    if (!e) e = dnnl_memory_create(&dm, &dmd, g_engine, dst);
+    if (!e && pe.scratch) {
+        e = dnnl_memory_desc_init_by_tag(&scrmd, 1, scd, dnnl_u8, dnnl_a);
+        if (!e) e = dnnl_memory_create(&scm, &scrmd, g_engine, scr);
+    }
+    if (!e) {
+        dnnl_exec_arg_t args[4] = {{DNNL_ARG_SRC, sm}, {DNNL_ARG_WEIGHTS, lin->wmem}, {DNNL_ARG_DST, dm},
+                                   {DNNL_ARG_SCRATCHPAD, scm}};
+        e = dnnl_primitive_execute(pe.prim, t->stream, pe.scratch ? 4 : 3, args);
+        if (!e) e = dnnl_stream_wait(t->stream);
+    }
+    if (sm) dnnl_memory_destroy(sm);
+    if (dm) dnnl_memory_destroy(dm);
+    if (scm) dnnl_memory_destroy(scm);
+    if (e) return aviary_error(AVIARY_UNSUPPORTED, "linear.c: oneDNN matmul execution failed: error %d", (int)e);
+    if (dst != y) {
+#pragma omp parallel for schedule(static) if (m * outn >= (1 << 16))
+        for (int64_t i = 0; i < m * outn; i++) y[i] = dst[i] + dst[m * outn + i];
+    }
+    if (xsc || lin->bias) {
+#pragma omp parallel for schedule(static) if (m * outn >= (1 << 16))
+        for (int64_t r = 0; r < m; r++) {
+            float *yr = y + r * outn;
+            if (xsc)
+                for (int64_t j = 0; j < outn; j++) yr[j] *= xsc[r];
+            if (lin->bias)
+                for (int64_t j = 0; j < outn; j++) yr[j] += lin->bias[j];
+        }
+    }
+    return AVIARY_OK;
+}
+
+aviary_status aviary_linear_forward(const aviary_linear *lin, const float *x, int64_t m, float *y) {
+    if (!lin || !x || !y) return aviary_error(AVIARY_INVALID_ARG, "linear.c: forward: NULL argument");
+    if (m < 1) return aviary_error(AVIARY_INVALID_ARG, "linear.c: forward: m must be >= 1 (got %lld)", (long long)m);
+    if (lin->be == BACKEND_C) {
+        forward_c(lin, x, m, y);
+        return AVIARY_OK;
+    }
+    tls *t = get_tls();
+    if (!t) return aviary_error(AVIARY_NOMEM, "linear.c: forward: cannot create the thread's oneDNN stream");
+    if (m <= GEMV_MAX_M) return forward_gemv(lin, t, x, m, y);
+    /* The primitive cache is the only mutable part (guarded by lin->mu). */
+    return forward_dnnl((aviary_linear *)lin, t, x, m, y);
 }

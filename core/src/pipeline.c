@@ -895,6 +895,8 @@ aviary_status aviary_pipeline_prepare(aviary_pipeline *p) {
     return AVIARY_OK;
 }
 
+const aviary_model *aviary_pipeline_backbone(const aviary_pipeline *p) { return p ? p->model : NULL; }
+
 /* ------------------------------------------------------------ run */
 
 static void release_stage_outputs(aviary_pipeline *p) {

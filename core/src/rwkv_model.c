@@ -190,8 +190,50 @@ static aviary_status bad_shape(const loader *L, const aviary_tensor *t, const ch
                         t->name ? t->name : "?", aviary_tensor_shape_str(t, buf, sizeof buf), want);
 }
 
-/* Random-weights source: give a data-less synthetic tensor random contents
- * in a temporary buffer (*buf, freed by the caller). Real tensors pass through. */
+/* Random-weights source. Values are a counter-based hash of (seed, tensor
+ * name, element index), so any block of rows can be generated on its own:
+ * matrices are generated row-chunk by row-chunk straight into the packed
+ * linear (aviary__linear_create_rows), never as a whole f32 copy. */
+typedef struct syn_gen {
+    uint64_t key;
+    bool is_ln, is_w;
+    int ndim;
+    int64_t cols;  /* row length of a matrix being generated */
+    int64_t off;   /* element offset of row 0 (a slice of a 3-D tensor) */
+} syn_gen;
+
+static syn_gen syn_init(const loader *L, const aviary_tensor *t) {
+    syn_gen g;
+    const size_t ln = strlen(t->name);
+    g.is_w = ln > 7 && !strcmp(t->name + ln - 7, ".weight");
+    g.is_ln = strstr(t->name, "ln") && t->ndim == 1;
+    g.ndim = t->ndim;
+    g.cols = t->ndim >= 2 ? t->shape[t->ndim - 1] : 1;
+    g.off = 0;
+    uint64_t x = L->seed ^ (0x9E3779B97F4A7C15ull * (ln + 1));
+    for (size_t i = 0; i < ln; i++) x = (x ^ (unsigned char)t->name[i]) * 0x100000001B3ull;
+    g.key = x;
+    return g;
+}
+
+static float syn_value(const syn_gen *g, uint64_t i) {
+    if (g->is_ln) return g->is_w ? 1.0f : 0.0f;
+    uint64_t z = g->key + (i + 1) * 0x9E3779B97F4A7C15ull; /* splitmix64 */
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    z ^= z >> 31;
+    const float u = (float)(z >> 40) / (float)(1ull << 24); /* [0, 1) */
+    return g->ndim >= 2 ? (u - 0.5f) * 0.1f : u;
+}
+
+static aviary_status syn_rows(void *ctx, int64_t n0, int64_t cnt, float *dst) {
+    const syn_gen *g = ctx;
+    for (int64_t i = 0; i < cnt * g->cols; i++) dst[i] = syn_value(g, (uint64_t)(g->off + n0 * g->cols + i));
+    return AVIARY_OK;
+}
+
+/* Give a data-less synthetic tensor random contents in a temporary buffer
+ * (*buf, freed by the caller), in its own dtype. Real tensors pass through. */
 static aviary_status with_data(loader *L, const aviary_tensor *t, aviary_tensor *tmp, void **buf) {
     *tmp = *t;
     *buf = NULL;
@@ -199,24 +241,35 @@ static aviary_status with_data(loader *L, const aviary_tensor *t, aviary_tensor 
     const size_t n = (size_t)aviary_tensor_numel(t), es = aviary_dtype_size(t->dtype);
     void *b = aviary__alloc_aligned(n * es);
     if (!b) return aviary_error(AVIARY_NOMEM, "random model: out of memory for '%s'", t->name);
-    const size_t ln = strlen(t->name);
-    const bool is_w = ln > 7 && !strcmp(t->name + ln - 7, ".weight");
-    const bool is_ln = strstr(t->name, "ln") && t->ndim == 1;
-    uint64_t x = L->seed ^ (0x9E3779B97F4A7C15ull * (ln + 1));
-    for (size_t i = 0; i < ln; i++) x = (x ^ (unsigned char)t->name[i]) * 0x100000001B3ull;
+    const syn_gen g = syn_init(L, t);
     for (size_t i = 0; i < n; i++) {
-        x ^= x << 13; x ^= x >> 7; x ^= x << 17;
-        const float u = (float)(x >> 40) / (float)(1ull << 24); /* [0, 1) */
-        float v;
-        if (is_ln) v = is_w ? 1.0f : 0.0f;
-        else if (t->ndim >= 2) v = (u - 0.5f) * 0.1f;
-        else v = u;
+        const float v = syn_value(&g, i);
         if (t->dtype == AVIARY_BF16) ((uint16_t *)b)[i] = aviary_f32_to_bf16(v);
         else ((float *)b)[i] = v;
     }
     tmp->data = b;
     *buf = b;
     return AVIARY_OK;
+}
+
+/* The precision a matrix gets: LoRA and decay matrices are small and
+ * sensitive, so int8 applies only to the big projections (they stay as
+ * stored); AUTO keeps a bf16 source bf16 and makes anything else f32. */
+static aviary_weight_type lin_type(const loader *L, const aviary_tensor *t, bool lora) {
+    aviary_weight_type wt = lora && L->wt == AVIARY_WEIGHTS_INT8 ? AVIARY_WEIGHTS_AUTO : L->wt;
+    if (wt == AVIARY_WEIGHTS_AUTO) wt = t->dtype == AVIARY_BF16 ? AVIARY_WEIGHTS_BF16 : AVIARY_WEIGHTS_F32;
+    return wt;
+}
+
+/* A random-model matrix [out, in] generated straight into a linear. off: element offset (3-D slices). */
+static aviary_status syn_lin(loader *L, const aviary_tensor *t, int64_t outn, int64_t in, int64_t off, bool lora,
+                             aviary_linear **out) {
+    syn_gen g = syn_init(L, t);
+    g.cols = in;
+    g.off = off;
+    aviary_status s = aviary__linear_create_rows(outn, in, lin_type(L, t, lora), syn_rows, &g, NULL, t->name, out);
+    if (!s) L->m->info.weight_bytes += aviary_linear_bytes(*out);
+    return s;
 }
 
 /* A vector of n floats (any shape with n elements, e.g. [1,1,C]), as owned f32. */
@@ -281,11 +334,10 @@ static aviary_status get_lin(loader *L, const char *off, int64_t rows, int64_t c
         snprintf(want, sizeof want, "[%lld, %lld]", (long long)rows, (long long)cols);
         return bad_shape(L, t, want);
     }
+    if (!t->data) return syn_lin(L, t, transposed ? cols : rows, transposed ? rows : cols, 0, lora, out);
     aviary_linear_params p = aviary_linear_default_params();
     p.transposed = transposed;
-    /* LoRA and decay matrices are small and sensitive: keep them as stored
-     * (int8 only for the big projections). */
-    p.weights = lora && L->wt == AVIARY_WEIGHTS_INT8 ? AVIARY_WEIGHTS_AUTO : L->wt;
+    p.weights = lin_type(L, t, lora);
     aviary_tensor tmp;
     void *buf;
     if ((s = with_data(L, t, &tmp, &buf))) return s;
@@ -398,10 +450,11 @@ static aviary_status load_layer(loader *L, int i) {
             snprintf(want, sizeof want, "[5, %lld, %lld]", (long long)D, (long long)C);
             return bad_shape(L, w2, want);
         }
-        aviary_tensor w2d;
-        void *w2buf;
-        TRY(with_data(L, w2, &w2d, &w2buf));
-        for (int j = 0; j < 5 && !s; j++) {
+        for (int j = 0; j < 5 && !w2->data; j++)
+            TRY(syn_lin(L, w2, C, D, (int64_t)j * D * C, true, &ly->maa_w2[j]));
+        aviary_tensor w2d = *w2;
+        void *w2buf = NULL;
+        for (int j = 0; j < 5 && w2->data && !s; j++) {
             aviary_tensor sub = w2d;
             sub.ndim = 2;
             sub.shape[0] = w2->shape[1]; sub.shape[1] = w2->shape[2];
@@ -409,7 +462,7 @@ static aviary_status load_layer(loader *L, int i) {
             sub.data = (char *)w2d.data + (size_t)(j * w2->strides[0]) * aviary_dtype_size(w2->dtype);
             aviary_linear_params p = aviary_linear_default_params();
             p.transposed = true;
-            p.weights = L->wt == AVIARY_WEIGHTS_INT8 ? AVIARY_WEIGHTS_AUTO : L->wt;
+            p.weights = lin_type(L, w2, true);
             s = aviary_linear_create(&sub, NULL, &p, &ly->maa_w2[j]);
             if (!s) in->weight_bytes += aviary_linear_bytes(ly->maa_w2[j]);
         }
@@ -660,7 +713,8 @@ aviary_status aviary_model_random(const char *spec, const aviary_model_params *p
                             "model shape '%s': expected rwkvV:L<layers>:D<width>:V<vocab> with V in 4..7, width a "
                             "multiple of 64 (e.g. rwkv6:L24:D2048:V65536)", spec ? spec : "(null)");
     aviary_model_params p = params ? *params : aviary_model_default_params();
-    const aviary_dtype dt = p.weights == AVIARY_WEIGHTS_BF16 ? AVIARY_BF16 : AVIARY_F32;
+    /* bf16 and int8 models get a bf16 embedding (and int8's LoRA matrices stay bf16) */
+    const aviary_dtype dt = p.weights == AVIARY_WEIGHTS_BF16 || p.weights == AVIARY_WEIGHTS_INT8 ? AVIARY_BF16 : AVIARY_F32;
     if (p.weights == AVIARY_WEIGHTS_AUTO) p.weights = AVIARY_WEIGHTS_F32;
     F = ver == 5 || ver == 6 ? (int)((C * 7 / 2) / 32 * 32) : 4 * C;
     const int H = C / 64, N = 64;
@@ -1149,6 +1203,12 @@ aviary_status aviary_model_head(const aviary_model *m, const float *x, size_t n,
     aviary_status s = aviary_linear_forward(m->head, tmp, (int64_t)n, logits);
     free(tmp);
     return s;
+}
+
+aviary_status aviary_model_ln_out(const aviary_model *m, const float *x, size_t n, float *y) {
+    if (!m || (n && (!x || !y))) return aviary_error(AVIARY_INVALID_ARG, "aviary_model_ln_out: NULL argument");
+    aviary_layer_norm(x, n, (size_t)m->info.n_embd, m->lnout_w, m->lnout_b, LN_EPS, y);
+    return AVIARY_OK;
 }
 
 /* Run rows [T, C] of embeddings (raw, before ln0) through every layer; logits of the last row. */

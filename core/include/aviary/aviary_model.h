@@ -133,6 +133,9 @@ AVIARY_API aviary_status aviary_model_embed(const aviary_model *m, const int32_t
 AVIARY_API aviary_status aviary_model_forward_layer(const aviary_model *m, aviary_state *s, int layer, float *x,
                                                     size_t n);
 AVIARY_API aviary_status aviary_model_head(const aviary_model *m, const float *x, size_t n, float *logits);
+/* y[n, n_embd] = ln_out(x[n, n_embd]): the final LayerNorm alone, the input
+ * of the head (VisualRWKV's hidden states). y may equal x. */
+AVIARY_API aviary_status aviary_model_ln_out(const aviary_model *m, const float *x, size_t n, float *y);
 
 #ifdef __cplusplus
 }

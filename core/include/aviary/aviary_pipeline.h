@@ -99,6 +99,10 @@ typedef struct aviary_pipeline_results {
 AVIARY_API aviary_status aviary_pipeline_run(aviary_pipeline *p, size_t n_inputs, const char *const *names,
                                              const char *const *values, aviary_pipeline_results *out);
 AVIARY_API void aviary_pipeline_results_free(aviary_pipeline_results *r);
+/* The backbone language model after aviary_pipeline_prepare() (borrowed,
+ * owned by the pipeline), or NULL when the pipeline has none or is not
+ * prepared. Callers that drive the LM themselves (`aviary ask`) use it. */
+AVIARY_API const aviary_model *aviary_pipeline_backbone(const aviary_pipeline *p);
 
 #ifdef __cplusplus
 }
