@@ -841,7 +841,8 @@ static aviary_status run_prim(const aviary_linear *lin, tls *t, const prim_entry
     const int64_t M = lin->wt == AVIARY_WEIGHTS_BF16 ? 2 * m : m;
     if (lin->wt != AVIARY_WEIGHTS_F32) {
         const size_t es = lin->wt == AVIARY_WEIGHTS_BF16 ? 4 : 1;
-        void *b = tls_buf(&t->xbuf, &t->xcap, (size_t)(m * in) * es + (size_t)m * sizeof(float));
+        const size_t xbytes = ((size_t)(m * in) * es + 63) & ~(size_t)63; /* the int8 row scales follow, aligned */
+        void *b = tls_buf(&t->xbuf, &t->xcap, xbytes + (size_t)m * sizeof(float));
         if (!b) return aviary_error(AVIARY_NOMEM, "linear.c: forward: out of memory");
         if (lin->wt == AVIARY_WEIGHTS_BF16) {
             uint16_t *h = b;
@@ -851,7 +852,7 @@ static aviary_status run_prim(const aviary_linear *lin, tls *t, const prim_entry
             if (!(dst = tls_buf(&t->ybuf, &t->ycap, (size_t)(2 * m * outn) * sizeof(float))))
                 return aviary_error(AVIARY_NOMEM, "linear.c: forward: out of memory");
         } else {
-            xsc = (float *)((char *)b + (size_t)(m * in));
+            xsc = (float *)((char *)b + xbytes);
 #pragma omp parallel for schedule(static) if (m * in >= (1 << 16))
             for (int64_t r = 0; r < m; r++) xsc[r] = quant_x(x + r * in, in, (int8_t *)b + r * in);
         }
