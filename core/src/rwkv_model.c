@@ -27,7 +27,8 @@
 
 #define LN_EPS 1e-5f
 #define GN_EPS 64e-5f
-#define SEQ_CHUNK 256 /* tokens per sequence-mode chunk in aviary_model_eval */
+#define SEQ_CHUNK 256 /* max tokens per sequence-mode chunk in aviary_model_eval (see seq_chunk) */
+#define SEQ_CHUNK_MIN 64
 
 enum { STYLE_OFFICIAL, STYLE_HF, STYLE_FLA };
 
@@ -58,6 +59,7 @@ struct aviary_model {
     float **vecs; size_t n_vecs, cap_vecs; /* owned small vectors */
     size_t per_layer;          /* state floats per layer */
     size_t lora_max;
+    size_t seq_chunk;          /* tokens per sequence-mode chunk (see build) */
     void *emb_buf;             /* owned embedding of a random model, else NULL */
 };
 
@@ -642,6 +644,17 @@ static aviary_status build(loader *L, aviary_model **out) {
     m->info.weights = aviary_linear_weight_type(m->head);
     m->info.embedding_bytes = (uint64_t)aviary_tensor_numel(&m->emb) * aviary_dtype_size(m->emb.dtype);
     m->info.weight_bytes += m->info.embedding_bytes;
+    /* Sequence chunk: up to SEQ_CHUNK rows per matmul keeps prefill
+     * efficient, but the per-state scratch grows with it (~19 widths + ffn
+     * floats per row); cap it at ~2% of the weights, so a small model's
+     * prefill does not add a large fraction to its memory. */
+    {
+        const size_t W = (size_t)(m->info.n_embd > m->info.dim_att ? m->info.n_embd : m->info.dim_att);
+        const size_t row = (19 * W + 2 * m->lora_max + (size_t)m->info.dim_ffn) * sizeof(float);
+        size_t c = SEQ_CHUNK;
+        while (c > SEQ_CHUNK_MIN && (double)(c * row) > 0.02 * (double)m->info.weight_bytes) c /= 2;
+        m->seq_chunk = c;
+    }
     *out = m;
     return AVIARY_OK;
 }
@@ -1234,7 +1247,7 @@ static aviary_status eval_common(const aviary_model *m, aviary_state *s, const i
 
 aviary_status aviary_model_eval(const aviary_model *m, aviary_state *s, const int32_t *tokens, size_t n,
                                 float *logits) {
-    return eval_common(m, s, tokens, NULL, n, logits, SEQ_CHUNK);
+    return eval_common(m, s, tokens, NULL, n, logits, m ? m->seq_chunk : SEQ_CHUNK);
 }
 
 aviary_status aviary_model_eval_rnn(const aviary_model *m, aviary_state *s, const int32_t *tokens, size_t n,
@@ -1245,5 +1258,5 @@ aviary_status aviary_model_eval_rnn(const aviary_model *m, aviary_state *s, cons
 aviary_status aviary_model_eval_embeddings(const aviary_model *m, aviary_state *s, const float *emb, size_t n,
                                            float *logits) {
     if (!emb) return aviary_error(AVIARY_INVALID_ARG, "aviary_model_eval_embeddings: NULL input");
-    return eval_common(m, s, NULL, emb, n, logits, SEQ_CHUNK);
+    return eval_common(m, s, NULL, emb, n, logits, m->seq_chunk);
 }
