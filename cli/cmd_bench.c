@@ -10,7 +10,11 @@
  *
  * --weights and --threads take comma lists (f32,bf16,int8 / 1,2); with more
  * than one combination each runs in its own child process (so each peak RSS
- * is its own) and the results form one table. */
+ * is its own) and the results form one table.
+ *
+ * "cores busy" = CPU time / wall time of the phase: with --threads N it is
+ * ~N on an idle machine; less means the threads waited (for memory, for
+ * each other, or for other processes on a shared machine). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +28,14 @@ static double now(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* CPU seconds (user + system, all threads) used by this process so far. */
+static double cpu_seconds(void) {
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return (double)ru.ru_utime.tv_sec + 1e-6 * (double)ru.ru_utime.tv_usec + (double)ru.ru_stime.tv_sec +
+           1e-6 * (double)ru.ru_stime.tv_usec;
 }
 
 static void usage(FILE *f) {
@@ -41,6 +53,7 @@ typedef struct bench_result {
     int threads;
     aviary_weight_type weights;
     double t_load, t_pre, t_gen;
+    double c_pre, c_gen; /* CPU seconds used by prefill / generation (all threads) */
     double weight_mb, read_mb, state_mb, rss_mb;
     char model[160];
 } bench_result;
@@ -98,15 +111,18 @@ static int run_one(const char *model, const char *shape, aviary_weight_type wt, 
         tok[i] = (int32_t)((seed >> 8) % V);
     }
     t0 = now();
+    double c0 = cpu_seconds();
     s = aviary_model_eval(m, st, tok, (size_t)prompt, logits);
     r->t_pre = now() - t0;
+    r->c_pre = cpu_seconds() - c0;
     for (long g = 0; !s && g < gen; g++) {
         int32_t best = 0;
         for (size_t v = 1; v < V; v++)
             if (logits[v] > logits[best]) best = (int32_t)v;
-        double t1 = now();
+        double t1 = now(), c1 = cpu_seconds();
         s = aviary_model_eval(m, st, &best, 1, logits);
         r->t_gen += now() - t1;
+        r->c_gen += cpu_seconds() - c1;
     }
     int rc = 0;
     if (s) rc = cli_fail_status(s);
@@ -239,8 +255,8 @@ int cli_cmd_bench(int argc, char **argv) {
     }
     const bool table = nw * nt > 1;
     if (table)
-        printf("%-8s %-7s | %10s | %10s | %10s | %9s | %10s | %9s | %7s\n", "weights", "threads", "weights MB",
-               "read/token", "prefill/s", "gen tok/s", "bw limit/s", "peak RSS", "load s");
+        printf("%-8s %-7s | %10s | %10s | %10s | %9s | %10s | %9s | %7s | %s\n", "weights", "threads", "weights MB",
+               "read MB/tok", "prefill/s", "gen tok/s", "bw limit/s", "peak RSS", "load s", "cores busy pre/gen");
     int rc = 0;
     for (int w = 0; w < nw; w++)
         for (int t = 0; t < nt; t++) {
@@ -255,9 +271,10 @@ int cli_cmd_bench(int argc, char **argv) {
             const double limit = bw * 1e3 / r.read_mb;
             if (table) {
                 if (w == 0 && t == 0) printf("# %s, prompt %ld, gen %ld\n", r.model, prompt, gen);
-                printf("%-8s %-7d | %10.1f | %10.1f | %10.1f | %9.2f | %10.2f | %6.0f MB | %7.2f\n",
+                printf("%-8s %-7d | %10.1f | %10.1f | %10.1f | %9.2f | %10.2f | %6.0f MB | %7.2f | %.2f / %.2f\n",
                        aviary_weight_type_name(r.weights), r.threads, r.weight_mb, r.read_mb, (double)prompt / r.t_pre,
-                       gen > 0 ? (double)gen / r.t_gen : 0.0, limit, r.rss_mb, r.t_load);
+                       gen > 0 ? (double)gen / r.t_gen : 0.0, limit, r.rss_mb, r.t_load, r.c_pre / r.t_pre,
+                       gen > 0 ? r.c_gen / r.t_gen : 0.0);
                 fflush(stdout);
                 continue;
             }
@@ -265,10 +282,12 @@ int cli_cmd_bench(int argc, char **argv) {
                    r.threads);
             printf("weights    %.1f MB (%.1f MB read per token), state %.2f MB, load %.2f s\n", r.weight_mb,
                    r.read_mb, r.state_mb, r.t_load);
-            printf("prefill    %ld tokens in %.3f s: %.1f tokens/s\n", prompt, r.t_pre, (double)prompt / r.t_pre);
+            printf("prefill    %ld tokens in %.3f s: %.1f tokens/s (%.2f cores busy)\n", prompt, r.t_pre,
+                   (double)prompt / r.t_pre, r.c_pre / r.t_pre);
             if (gen > 0)
-                printf("generate   %ld tokens in %.3f s: %.2f tokens/s (bandwidth limit at %.1f GB/s: %.2f tokens/s)\n",
-                       gen, r.t_gen, (double)gen / r.t_gen, bw, limit);
+                printf("generate   %ld tokens in %.3f s: %.2f tokens/s (bandwidth limit at %.1f GB/s: %.2f tokens/s; "
+                       "%.2f cores busy)\n",
+                       gen, r.t_gen, (double)gen / r.t_gen, bw, limit, r.c_gen / r.t_gen);
             printf("peak RSS   %.1f MB\n", r.rss_mb);
         }
     return rc;
