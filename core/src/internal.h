@@ -40,6 +40,11 @@ typedef aviary_status (*aviary__linear_rows_fn)(void *ctx, int64_t n0, int64_t c
 AVIARY_INTERNAL aviary_status aviary__linear_create_rows(int64_t out, int64_t in, aviary_weight_type wt,
                                                          aviary__linear_rows_fn fn, void *ctx, const float *bias,
                                                          const char *name, aviary_linear **lin);
+/* n (<= 8) independent linears, y_i = x_i W_i^T, each with m rows: for one
+ * token (m <= 4) on the oneDNN backend all blocks of all of them run in one
+ * OpenMP region (one fork/join instead of n); otherwise one after another. */
+AVIARY_INTERNAL aviary_status aviary__linear_forward_multi(int n, const aviary_linear *const *lins,
+                                                           const float *const *xs, int64_t m, float *const *ys);
 /* "onednn" or "c": the backend a linear runs on (tests, bench). */
 AVIARY_INTERNAL const char *aviary__linear_backend_name(const aviary_linear *lin);
 

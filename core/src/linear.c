@@ -728,20 +728,36 @@ static float quant_x(const float *x, int64_t n, int8_t *q) {
     return quant_x_c(x, n, q);
 }
 
-static aviary_status forward_gemv(const aviary_linear *lin, tls *t, const float *x, int64_t m, float *y) {
-    const int64_t in = lin->in, kp = lin->kp, outn = lin->out;
-    const int R = (int)m;
-    /* x in kernel form: f32 padded to kp; bf16 pairs; u8 quads, all with row stride xs elements of 4 bytes */
+/* One GEMV (m <= GEMV_MAX_M rows) prepared for the kernels: x converted
+ * into the thread's buffer, then any block of 64 outputs can run on its own. */
+typedef struct gemv_job {
+    const aviary_linear *lin;
+    const uint32_t *xb;  /* x in kernel form, row stride xs 4-byte units */
+    const float *xsc;    /* int8: per-row x scales */
+    int64_t xs;
+    int R;
+    float *y;
+} gemv_job;
+
+/* 4-byte units of kernel-form x for R rows (plus room for R scales). x forms:
+ * f32 padded to kp; bf16 hi and lo rows as pairs; int8 as u8 quads (q + 128). */
+static size_t gemv_units(const aviary_linear *lin, int R) {
+    const int64_t xs = lin->vnni == 1 ? lin->kp : lin->kp / lin->vnni;
+    const int XR = lin->wt == AVIARY_WEIGHTS_BF16 ? 2 * R : R;
+    return (size_t)(XR * xs) + GEMV_MAX_M + 15; /* 16-unit (64-byte) aligned for the next job */
+}
+
+static void gemv_prep(const aviary_linear *lin, const float *x, int R, float *y, uint32_t *xb, gemv_job *j) {
+    const int64_t in = lin->in, kp = lin->kp;
     const int64_t xs = lin->vnni == 1 ? kp : kp / lin->vnni;
-    const int XR = lin->wt == AVIARY_WEIGHTS_BF16 ? 2 * R : R; /* bf16: hi and lo row per row of x */
-    uint32_t *xb = tls_buf(&t->xbuf, &t->xcap, (size_t)(XR * xs) * 4 + GEMV_MAX_M * sizeof(float));
-    if (!xb) return aviary_error(AVIARY_NOMEM, "linear.c: forward: out of memory");
+    const int XR = lin->wt == AVIARY_WEIGHTS_BF16 ? 2 * R : R;
     float *xsc = (float *)(xb + XR * xs);
     memset(xb, 0, (size_t)(XR * xs) * 4);
     for (int r = 0; r < R; r++) {
         const float *xr = x + r * in;
         if (lin->wt == AVIARY_WEIGHTS_F32) memcpy(xb + r * xs, xr, (size_t)in * sizeof(float));
-        else if (lin->wt == AVIARY_WEIGHTS_BF16) split_bf16(xr, in, (uint16_t *)(xb + 2 * r * xs), (uint16_t *)(xb + (2 * r + 1) * xs));
+        else if (lin->wt == AVIARY_WEIGHTS_BF16)
+            split_bf16(xr, in, (uint16_t *)(xb + 2 * r * xs), (uint16_t *)(xb + (2 * r + 1) * xs));
         else {
             int8_t *q = (int8_t *)(xb + r * xs);
             xsc[r] = quant_x(xr, in, q);
@@ -749,32 +765,92 @@ static aviary_status forward_gemv(const aviary_linear *lin, tls *t, const float 
             for (int64_t k = 0; k < kp; k++) u[k] = (uint8_t)(q[k] + 128); /* padding: weights there are 0 */
         }
     }
-    const int64_t nblk = lin->np / NB;
-    const bool par = nblk > 1 && kp * NB * nblk >= (1 << 15);
-#pragma omp parallel for schedule(static) if (par)
-    for (int64_t b = 0; b < nblk; b++) {
-        _Alignas(64) float acc[2 * GEMV_MAX_M * NB];
-        if (lin->wt == AVIARY_WEIGHTS_BF16) {
-            /* the kernels take up to 4 rows: two rows of x (hi + lo) at a time */
-            for (int r0 = 0; r0 < R; r0 += 2) {
-                const int cnt2 = R - r0 < 2 ? 2 * (R - r0) : 4;
-                run_blk(lin, b, xb + 2 * r0 * xs, xs, cnt2, acc + 2 * r0 * NB);
-            }
-            for (int r = 0; r < R; r++)
-                for (int j = 0; j < NB; j++) acc[r * NB + j] = acc[2 * r * NB + j] + acc[(2 * r + 1) * NB + j];
-        } else run_blk(lin, b, xb, xs, R, acc);
-        const int64_t n0 = b * NB, cnt = outn - n0 < NB ? outn - n0 : NB;
-        for (int r = 0; r < R; r++) {
-            float *yr = y + r * outn + n0;
-            const float *ar = acc + r * NB;
-            if (lin->wt == AVIARY_WEIGHTS_INT8) {
-                const int32_t *ai = (const int32_t *)ar;
-                for (int64_t j = 0; j < cnt; j++)
-                    yr[j] = (float)(ai[j] - lin->comp[n0 + j]) * (lin->scale[n0 + j] * xsc[r]);
-            } else memcpy(yr, ar, (size_t)cnt * sizeof(float));
-            if (lin->bias)
-                for (int64_t j = 0; j < cnt; j++) yr[j] += lin->bias[n0 + j];
+    *j = (gemv_job){lin, xb, xsc, xs, R, y};
+}
+
+static void gemv_block(const gemv_job *jb, int64_t b) {
+    const aviary_linear *lin = jb->lin;
+    const int R = jb->R;
+    const int64_t xs = jb->xs, outn = lin->out;
+    _Alignas(64) float acc[2 * GEMV_MAX_M * NB];
+    if (lin->wt == AVIARY_WEIGHTS_BF16) {
+        /* the kernels take up to 4 rows: two rows of x (hi + lo) at a time */
+        for (int r0 = 0; r0 < R; r0 += 2) {
+            const int cnt2 = R - r0 < 2 ? 2 * (R - r0) : 4;
+            run_blk(lin, b, jb->xb + 2 * r0 * xs, xs, cnt2, acc + 2 * r0 * NB);
         }
+        for (int r = 0; r < R; r++)
+            for (int j = 0; j < NB; j++) acc[r * NB + j] = acc[2 * r * NB + j] + acc[(2 * r + 1) * NB + j];
+    } else run_blk(lin, b, jb->xb, xs, R, acc);
+    const int64_t n0 = b * NB, cnt = outn - n0 < NB ? outn - n0 : NB;
+    for (int r = 0; r < R; r++) {
+        float *yr = jb->y + r * outn + n0;
+        const float *ar = acc + r * NB;
+        if (lin->wt == AVIARY_WEIGHTS_INT8) {
+            const int32_t *ai = (const int32_t *)ar;
+            const float xs_r = jb->xsc[r];
+            for (int64_t j = 0; j < cnt; j++) yr[j] = (float)(ai[j] - lin->comp[n0 + j]) * (lin->scale[n0 + j] * xs_r);
+        } else memcpy(yr, ar, (size_t)cnt * sizeof(float));
+        if (lin->bias)
+            for (int64_t j = 0; j < cnt; j++) yr[j] += lin->bias[n0 + j];
+    }
+}
+
+/* Worth waking the other threads for: at least ~256 KB of weights (below
+ * that a fork/join costs about what the GEMV does). */
+#define GEMV_PAR_BYTES ((int64_t)1 << 18)
+
+static int64_t gemv_bytes(const aviary_linear *lin) { return lin->kp * lin->np * (4 / lin->vnni); }
+
+static aviary_status forward_gemv(const aviary_linear *lin, tls *t, const float *x, int64_t m, float *y) {
+    uint32_t *xb = tls_buf(&t->xbuf, &t->xcap, gemv_units(lin, (int)m) * 4);
+    if (!xb) return aviary_error(AVIARY_NOMEM, "linear.c: forward: out of memory");
+    gemv_job j;
+    gemv_prep(lin, x, (int)m, y, xb, &j);
+    const int64_t nblk = lin->np / NB;
+#pragma omp parallel for schedule(static) if (nblk > 1 && gemv_bytes(lin) >= GEMV_PAR_BYTES)
+    for (int64_t b = 0; b < nblk; b++) gemv_block(&j, b);
+    return AVIARY_OK;
+}
+
+#define MULTI_MAX 8
+
+aviary_status aviary__linear_forward_multi(int n, const aviary_linear *const *lins, const float *const *xs, int64_t m,
+                                           float *const *ys) {
+    if (n < 1 || n > MULTI_MAX || !lins || !xs || !ys)
+        return aviary_error(AVIARY_INVALID_ARG, "linear.c: forward_multi: bad arguments");
+    bool fused = m >= 1 && m <= GEMV_MAX_M;
+    size_t units = 0;
+    for (int i = 0; i < n && fused; i++) {
+        if (!lins[i] || lins[i]->be != BACKEND_DNNL) fused = false;
+        else units += gemv_units(lins[i], (int)m);
+    }
+    tls *t = fused ? get_tls() : NULL;
+    uint32_t *xb = t ? tls_buf(&t->xbuf, &t->xcap, units * 4) : NULL;
+    if (!xb) {
+        for (int i = 0; i < n; i++) {
+            aviary_status s = aviary_linear_forward(lins[i], xs[i], m, ys[i]);
+            if (s) return s;
+        }
+        return AVIARY_OK;
+    }
+    gemv_job jobs[MULTI_MAX];
+    int64_t first[MULTI_MAX + 1];
+    int64_t bytes = 0;
+    first[0] = 0;
+    for (int i = 0; i < n; i++) {
+        if (!xs[i] || !ys[i]) return aviary_error(AVIARY_INVALID_ARG, "linear.c: forward_multi: NULL argument");
+        gemv_prep(lins[i], xs[i], (int)m, ys[i], xb, &jobs[i]);
+        xb += gemv_units(lins[i], (int)m) & ~(size_t)15;
+        first[i + 1] = first[i] + lins[i]->np / NB;
+        bytes += gemv_bytes(lins[i]);
+    }
+    /* one parallel region over every block of every linear */
+#pragma omp parallel for schedule(static) if (first[n] > 1 && bytes >= GEMV_PAR_BYTES)
+    for (int64_t g = 0; g < first[n]; g++) {
+        int i = 0;
+        while (g >= first[i + 1]) i++;
+        gemv_block(&jobs[i], g - first[i]);
     }
     return AVIARY_OK;
 }

@@ -972,6 +972,14 @@ static aviary_status ensure_scratch(aviary_state *st, size_t T) {
 #define LIN(l, x, T, y) do { aviary_status s_ = aviary_linear_forward((l), (x), (int64_t)(T), (y)); \
                              if (s_) return s_; } while (0)
 
+/* Independent projections of the same rows as one call (one fork/join for a
+ * single token; see aviary__linear_forward_multi). */
+#define LINS(n, L_, X_, Y_, T) do { \
+        const aviary_linear *l_[n] = L_; const float *x_[n] = X_; float *y_[n] = Y_; \
+        aviary_status s_ = aviary__linear_forward_multi((n), l_, x_, (int64_t)(T), y_); \
+        if (s_) return s_; } while (0)
+#define A_(...) {__VA_ARGS__}
+
 /* Channel mix of RWKV-4/5/6 (receptance-gated) and 7 (plain). x += ffn(LN2(x)). */
 static aviary_status channel_mix(const aviary_model *m, const layer *ly, float *st_ffn, float *x, size_t T,
                                  scratch *sc) {
@@ -981,16 +989,18 @@ static aviary_status channel_mix(const aviary_model *m, const layer *ly, float *
     aviary_token_shift(sc->xx, T, C, st_ffn, sc->prev);
     if (ver <= 5) aviary_mix_lerp(sc->xx, sc->prev, T, C, ly->fmix_k, sc->m0);
     else aviary_maa_lerp(sc->xx, sc->prev, T, C, ly->fmix_k, sc->m0);
-    LIN(ly->fkey, sc->m0, T, sc->hid);
+    if (ver == 7) LIN(ly->fkey, sc->m0, T, sc->hid);
+    else {
+        if (ver <= 5) aviary_mix_lerp(sc->xx, sc->prev, T, C, ly->fmix_r, sc->m1);
+        else aviary_maa_lerp(sc->xx, sc->prev, T, C, ly->fmix_r, sc->m1);
+        LINS(2, A_(ly->fkey, ly->frecept), A_(sc->m0, sc->m1), A_(sc->hid, sc->r), T);
+    }
     aviary_relu_square(sc->hid, T * F, sc->hid);
     LIN(ly->fvalue, sc->hid, T, sc->out);
     if (ver == 7) {
         aviary_add(x, sc->out, T * C, x);
         return AVIARY_OK;
     }
-    if (ver <= 5) aviary_mix_lerp(sc->xx, sc->prev, T, C, ly->fmix_r, sc->m1);
-    else aviary_maa_lerp(sc->xx, sc->prev, T, C, ly->fmix_r, sc->m1);
-    LIN(ly->frecept, sc->m1, T, sc->r);
     aviary_sigmoid(sc->r, T * C, sc->r);
     for (size_t i = 0; i < T * C; i++) x[i] += sc->r[i] * sc->out[i];
     return AVIARY_OK;
@@ -1003,9 +1013,7 @@ static aviary_status time_mix4(const aviary_model *m, const layer *ly, float *sl
     aviary_mix_lerp(sc->xx, sc->prev, T, C, ly->mix_k, sc->m0);
     aviary_mix_lerp(sc->xx, sc->prev, T, C, ly->mix_v, sc->m1);
     aviary_mix_lerp(sc->xx, sc->prev, T, C, ly->mix_r, sc->m2);
-    LIN(ly->key, sc->m0, T, sc->k);
-    LIN(ly->value, sc->m1, T, sc->v);
-    LIN(ly->recept, sc->m2, T, sc->r);
+    LINS(3, A_(ly->key, ly->value, ly->recept), A_(sc->m0, sc->m1, sc->m2), A_(sc->k, sc->v, sc->r), T);
     aviary_sigmoid(sc->r, T * A, sc->r);
     aviary_wkv4(T, A, ly->decay, ly->first, sc->k, sc->v, sl + 2 * C, sl + 3 * C, sl + 4 * C, sc->y);
     aviary_mul(sc->r, sc->y, T * A, sc->y);
@@ -1023,10 +1031,8 @@ static aviary_status time_mix5(const aviary_model *m, const layer *ly, float *sl
     aviary_mix_lerp(sc->xx, sc->prev, T, C, ly->mix_v, sc->m1);
     aviary_mix_lerp(sc->xx, sc->prev, T, C, ly->mix_r, sc->m2);
     aviary_mix_lerp(sc->xx, sc->prev, T, C, ly->mix_g, sc->m3);
-    LIN(ly->key, sc->m0, T, sc->k);
-    LIN(ly->value, sc->m1, T, sc->v);
-    LIN(ly->recept, sc->m2, T, sc->r);
-    LIN(ly->gate, sc->m3, T, sc->g);
+    LINS(4, A_(ly->key, ly->value, ly->recept, ly->gate), A_(sc->m0, sc->m1, sc->m2, sc->m3),
+         A_(sc->k, sc->v, sc->r, sc->g), T);
     aviary_silu(sc->g, T * A, sc->g);
     aviary_wkv5(T, H, N, sc->r, sc->k, sc->v, ly->decay, ly->first, sl + 2 * C, sc->y);
     aviary_group_norm(sc->y, T, H, N, ly->lnx_w, ly->lnx_b, GN_EPS, sc->y);
@@ -1053,12 +1059,9 @@ static aviary_status time_mix6(const aviary_model *m, const layer *ly, float *sl
         LIN(ly->maa_w2[j], sc->lo2, T, dst[j]);
         aviary_ddlerp(sc->xx, sc->prev, dst[j], T, C, mix[j], dst[j]);
     }
-    LIN(ly->recept, sc->m3, T, sc->r);
-    LIN(ly->key, sc->m1, T, sc->k);
-    LIN(ly->value, sc->m2, T, sc->v);
-    LIN(ly->gate, sc->m4, T, sc->g);
+    LINS(5, A_(ly->recept, ly->key, ly->value, ly->gate, ly->dec_w1), A_(sc->m3, sc->m1, sc->m2, sc->m4, sc->m0),
+         A_(sc->r, sc->k, sc->v, sc->g, sc->lo), T);
     aviary_silu(sc->g, T * A, sc->g);
-    LIN(ly->dec_w1, sc->m0, T, sc->lo);
     aviary_tanh(sc->lo, T * (size_t)m->info.lora_decay, sc->lo);
     LIN(ly->dec_w2, sc->lo, T, sc->w);
 #pragma omp parallel for schedule(static) if (T >= 16)
@@ -1084,11 +1087,9 @@ static aviary_status time_mix7(const aviary_model *m, int li, const layer *ly, f
     aviary_maa_lerp(sc->xx, sc->prev, T, C, ly->mix_v, sc->m3);
     aviary_maa_lerp(sc->xx, sc->prev, T, C, ly->mix_a, sc->m4);
     aviary_maa_lerp(sc->xx, sc->prev, T, C, ly->mix_g, sc->m5);
-    LIN(ly->recept, sc->m0, T, sc->r);
-    LIN(ly->key, sc->m2, T, sc->k);
-    LIN(ly->value, sc->m3, T, sc->v);
     /* decay w = exp(-e^-0.5 * sigmoid(w0 + tanh(xw @ w1) @ w2)) */
-    LIN(ly->w1, sc->m1, T, sc->lo);
+    LINS(4, A_(ly->recept, ly->key, ly->value, ly->w1), A_(sc->m0, sc->m2, sc->m3, sc->m1),
+         A_(sc->r, sc->k, sc->v, sc->lo), T);
     aviary_tanh(sc->lo, T * (size_t)m->info.lora_decay, sc->lo);
     LIN(ly->w2, sc->lo, T, sc->w);
 #pragma omp parallel for schedule(static) if (T >= 16)
