@@ -23,6 +23,31 @@ static inline bool aviary__add_size(size_t a, size_t b, size_t *out) {
     return !__builtin_add_overflow(a, b, out);
 }
 
+/* exp(x) without a libm call, so loops using it vectorise: 2^(x log2 e) as
+ * an integer power of two built in the exponent bits times 2^f, |f| <= 0.5,
+ * by its degree-7 Taylor polynomial (truncation < 1e-8, a few ulp overall).
+ * x is clamped to [-87.3, 88.3]: results that would underflow give ~1e-38
+ * instead of 0 and overflow ~2e38 instead of inf (harmless in sigmoid,
+ * silu and decay = exp(-exp(.)), where it is used). */
+static inline float aviary__expf(float x) {
+    x = x < -87.3f ? -87.3f : x > 88.3f ? 88.3f : x;
+    const float t = x * 1.44269504088896341f;
+    const float r = (t + 12582912.0f) - 12582912.0f; /* round to nearest integer (|t| < 2^22) */
+    const float f = t - r;
+    float p = 1.52527338e-5f;
+    p = p * f + 1.54035304e-4f;
+    p = p * f + 1.33335581e-3f;
+    p = p * f + 9.61812911e-3f;
+    p = p * f + 5.55041087e-2f;
+    p = p * f + 2.40226507e-1f;
+    p = p * f + 6.93147181e-1f;
+    p = p * f + 1.0f;
+    const uint32_t bits = (uint32_t)((int32_t)r + 127) << 23;
+    float sc;
+    memcpy(&sc, &bits, sizeof sc);
+    return p * sc;
+}
+
 /* 64-byte aligned allocation (zeroed); free with aviary__free_aligned. NULL on
  * failure or overflow. */
 AVIARY_INTERNAL void *aviary__alloc_aligned(size_t bytes);

@@ -1066,7 +1066,7 @@ static aviary_status time_mix6(const aviary_model *m, const layer *ly, float *sl
     LIN(ly->dec_w2, sc->lo, T, sc->w);
 #pragma omp parallel for schedule(static) if (T >= 16)
     for (size_t t = 0; t < T; t++)
-        for (size_t c = 0; c < A; c++) sc->w[t * A + c] = expf(-expf(ly->decay[c] + sc->w[t * A + c]));
+        for (size_t c = 0; c < A; c++) sc->w[t * A + c] = aviary__expf(-aviary__expf(ly->decay[c] + sc->w[t * A + c]));
     aviary_wkv6(T, H, N, sc->r, sc->k, sc->v, sc->w, ly->first, sl + 2 * C, sc->y);
     aviary_group_norm(sc->y, T, H, N, ly->lnx_w, ly->lnx_b, GN_EPS, sc->y);
     aviary_mul(sc->y, sc->g, T * A, sc->y);
@@ -1096,7 +1096,7 @@ static aviary_status time_mix7(const aviary_model *m, int li, const layer *ly, f
     for (size_t t = 0; t < T; t++)
         for (size_t c = 0; c < A; c++) {
             const float z = ly->w0[c] + sc->w[t * A + c];
-            sc->w[t * A + c] = expf(-0.606531f / (1.0f + expf(-z)));
+            sc->w[t * A + c] = aviary__expf(-0.606531f / (1.0f + aviary__expf(-z)));
         }
     if (li == 0) memcpy(sc->vfirst, sc->v, T * A * sizeof(float));
     else {
@@ -1105,14 +1105,14 @@ static aviary_status time_mix7(const aviary_model *m, int li, const layer *ly, f
         for (size_t t = 0; t < T; t++)
             for (size_t c = 0; c < A; c++) {
                 const size_t i = t * A + c;
-                const float gate = 1.0f / (1.0f + expf(-(ly->v0[c] + sc->g[i])));
+                const float gate = 1.0f / (1.0f + aviary__expf(-(ly->v0[c] + sc->g[i])));
                 sc->v[i] += (sc->vfirst[i] - sc->v[i]) * gate;
             }
     }
     LIN(ly->a1, sc->m4, T, sc->lo);
     LIN(ly->a2, sc->lo, T, sc->a);
     for (size_t t = 0; t < T; t++)
-        for (size_t c = 0; c < A; c++) sc->a[t * A + c] = 1.0f / (1.0f + expf(-(ly->a0[c] + sc->a[t * A + c])));
+        for (size_t c = 0; c < A; c++) sc->a[t * A + c] = 1.0f / (1.0f + aviary__expf(-(ly->a0[c] + sc->a[t * A + c])));
     LIN(ly->g1, sc->m5, T, sc->lo);
     aviary_sigmoid(sc->lo, T * (size_t)m->info.lora_gate, sc->lo);
     LIN(ly->g2, sc->lo, T, sc->g);

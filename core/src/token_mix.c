@@ -70,11 +70,11 @@ void aviary_ddlerp(const float *x, const float *prev, const float *m, size_t T, 
         }                                                                                    \
     } while (0)
 
-static void sigmoid_span(const float *x, size_t n, float *y) {
-    for (size_t i = 0; i < n; i++) y[i] = 1.0f / (1.0f + expf(-x[i]));
+TM_CLONES static void sigmoid_span(const float *x, size_t n, float *y) {
+    for (size_t i = 0; i < n; i++) y[i] = 1.0f / (1.0f + aviary__expf(-x[i]));
 }
-static void silu_span(const float *x, size_t n, float *y) {
-    for (size_t i = 0; i < n; i++) y[i] = x[i] / (1.0f + expf(-x[i]));
+TM_CLONES static void silu_span(const float *x, size_t n, float *y) {
+    for (size_t i = 0; i < n; i++) y[i] = x[i] / (1.0f + aviary__expf(-x[i]));
 }
 TM_CLONES static void relu_square_span(const float *x, size_t n, float *y) {
     for (size_t i = 0; i < n; i++) {
