@@ -257,6 +257,15 @@ static float quant_row(const float *r, int64_t in, int8_t *q, int64_t qstride) {
     return sc;
 }
 
+/* aviary_f32_to_bf16 inlined (the packing loops call it per weight). */
+static inline uint16_t to_bf16(float f) {
+    uint32_t u;
+    memcpy(&u, &f, 4);
+    if ((u & 0x7fffffffu) > 0x7f800000u) return (uint16_t)((u >> 16) | 0x40); /* quiet NaN */
+    u += 0x7fffu + ((u >> 16) & 1u); /* round to nearest even */
+    return (uint16_t)(u >> 16);
+}
+
 /* Store rows [n0, n0 + cnt) (f32, [cnt, in]) in the linear's precision and layout. */
 static void store_rows(aviary_linear *lin, int64_t n0, int64_t cnt, const float *f) {
     const int64_t in = lin->in;
@@ -264,7 +273,7 @@ static void store_rows(aviary_linear *lin, int64_t n0, int64_t cnt, const float 
         if (lin->wt == AVIARY_WEIGHTS_F32) memcpy((float *)lin->w + n0 * in, f, (size_t)(cnt * in) * sizeof(float));
         else if (lin->wt == AVIARY_WEIGHTS_BF16) {
             uint16_t *h = (uint16_t *)lin->w + n0 * in;
-            for (int64_t i = 0; i < cnt * in; i++) h[i] = aviary_f32_to_bf16(f[i]);
+            for (int64_t i = 0; i < cnt * in; i++) h[i] = to_bf16(f[i]);
         } else
             for (int64_t r = 0; r < cnt; r++)
                 lin->scale[n0 + r] = quant_row(f + r * in, in, (int8_t *)lin->w + (n0 + r) * in, 1);
@@ -279,7 +288,7 @@ static void store_rows(aviary_linear *lin, int64_t n0, int64_t cnt, const float 
             for (int64_t k = 0; k < in; k++) p[k * NB] = row[k];
         } else if (lin->wt == AVIARY_WEIGHTS_BF16) {
             uint16_t *p = (uint16_t *)lin->pk + pk_base(lin, n);
-            for (int64_t k = 0; k < in; k++) p[pk_koff(k, 2)] = aviary_f32_to_bf16(row[k]);
+            for (int64_t k = 0; k < in; k++) p[pk_koff(k, 2)] = to_bf16(row[k]);
         } else {
             int8_t *p = (int8_t *)lin->pk + pk_base(lin, n);
             /* within a k block the k values of one output are spaced NB*V apart, V at a time */
