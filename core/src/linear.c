@@ -214,7 +214,11 @@ static dnnl_status_t make_pd(const aviary_linear *lin, int64_t m, const dnnl_mem
     dnnl_primitive_attr_t attr;
     if ((e = dnnl_primitive_attr_create(&attr))) return e;
     e = dnnl_primitive_attr_set_scratchpad_mode(attr, dnnl_scratchpad_mode_user);
-    if (!e && wdt == dnnl_s8) e = dnnl_primitive_attr_set_output_scales(attr, lin->out, 1 << 1, lin->scale);
+    /* int8: no output scales in the primitive (weight and x scales are
+     * applied in our epilogue), so every layer's same-shaped projection has
+     * the same primitive: one JIT compile, shared through oneDNN's primitive
+     * cache. (Runtime scales, DNNL_RUNTIME_F32_VAL, would do the same but
+     * make oneDNN 2.6 pick a ~50x slower implementation.) */
     if (!e) e = dnnl_primitive_desc_create(pd, &md, attr, g_engine, NULL);
     dnnl_primitive_attr_destroy(attr);
     return e;
@@ -317,7 +321,6 @@ static aviary_status setup(aviary_linear *lin, const char *nm) {
     if (!want_c) {
         pthread_once(&g_once, global_init);
         if (g_engine && g_tls_ok) {
-            /* For int8 the probe primitive needs scales to exist; their values do not matter yet. */
             dnnl_memory_desc_t any;
             dnnl_dims_t wd = {in, outn};
             dnnl_primitive_desc_t pd = NULL;
@@ -975,8 +978,10 @@ static aviary_status run_prim(const aviary_linear *lin, tls *t, const prim_entry
 #pragma omp parallel for schedule(static) if (m * outn >= (1 << 16))
         for (int64_t r = 0; r < m; r++) {
             float *yr = y + r * outn;
-            if (xsc)
-                for (int64_t j = 0; j < outn; j++) yr[j] *= xsc[r];
+            if (xsc) {
+                const float xs_r = xsc[r];
+                for (int64_t j = 0; j < outn; j++) yr[j] *= xs_r * lin->scale[j];
+            }
             if (lin->bias)
                 for (int64_t j = 0; j < outn; j++) yr[j] += lin->bias[j];
         }
