@@ -95,7 +95,8 @@ static void agree(int m, int in, int out, aviary_weight_type wt, bool tr, bool w
         if (aviary_linear_forward(ld, x + r * in, 1, y3 + r * out)) { printf("FAIL forward\n"); fails++; goto done; }
     double tol = wt == AVIARY_WEIGHTS_F32 ? 2e-6 : wt == AVIARY_WEIGHTS_BF16 ? 2e-5 : 3e-2;
     double d12 = rel_diff(y2, y1, (size_t)m * out), d23 = rel_diff(y3, y2, (size_t)m * out);
-    int ok = d12 <= tol && d23 <= 2e-6;
+    /* bf16: the GEMV keeps x exact, the primitive splits it (2^-16) */
+    int ok = d12 <= tol && d23 <= (wt == AVIARY_WEIGHTS_BF16 ? 2e-5 : 2e-6);
     if (!ok) fails++;
     printf("%s agree [%s vs c] m=%d in=%d out=%d %s tr=%d bias=%d: backends %.3g (tol %.g), rows-vs-batch %.3g\n",
            ok ? "ok  " : "FAIL", aviary__linear_backend_name(ld), m, in, out, aviary_weight_type_name(wt), tr,
@@ -186,7 +187,7 @@ static void multi(int m) {
         double d = rel_diff(y2[i], y1[i], (size_t)m * outs[i]);
         if (d > worst) worst = d;
     }
-    ok = ok && worst == 0;
+    ok = ok && worst <= (m > 4 ? 2e-5 : 0); /* m > 4: bf16 primitive (hi/lo x) vs GEMV */
     if (!ok) fails++;
     printf("%s forward_multi m=%d: 4 linears (int8, f32, bf16, int8), worst rel diff vs separate %.3g\n",
            ok ? "ok  " : "FAIL", m, worst);

@@ -9,7 +9,7 @@
  *    On the CPUs aviary targets that layout is "BA16a64b[V]a": blocks of 64
  *    output channels, each one contiguous stream over k in which 64 outputs x
  *    V consecutive k values (V = 1 f32, 2 bf16, 4 int8) form one 64-byte
- *    row, i.e. exactly what AVX-512 FMA / VDPBF16PS / VPDPBUSD consume with a
+ *    row, i.e. exactly what AVX-512 FMA / VPDPBUSD consume with a
  *    broadcast x. We recognise that layout (and pack it ourselves, a few rows
  *    at a time, so no full f32 copy of a large matrix is ever resident), and:
  *      * m <= GEMV_MAX_M (one token: memory bound) runs our own GEMV kernels
@@ -23,10 +23,10 @@
  *    plain loops, OpenMP over outputs. The reference the tests compare with.
  *
  * Precisions. f32: f32 everywhere. bf16: weights bf16, x kept f32 in
- * effect: the oneDNN path splits x into bf16 hi + lo parts and runs both
- * through the bf16 units (VDPBF16PS / AMX, f32 accumulation), giving ~2^-16
- * relative error on x instead of bf16's 2^-9 (see split_bf16); the C path
- * keeps x f32. int8: symmetric per-output-channel
+ * effect: the GEMV widens the weights to f32 in registers (x exact); the
+ * oneDNN primitive splits x into bf16 hi + lo parts and runs both through
+ * AMX (f32 accumulation), giving ~2^-16 relative error on x instead of
+ * bf16's 2^-9 (see split_bf16); the C path keeps x f32. int8: symmetric per-output-channel
  * weight scales (max|w_row| / 127); the oneDNN path also quantizes each row
  * of x symmetrically to int8 (scale max|x_row| / 127) and accumulates exact
  * int32 dot products (VPDPBUSD on x+128 with a precomputed 128*sum(w)
@@ -510,12 +510,12 @@ static void blk_f32_c(const float *w, const float *x, int64_t xs, int R, int64_t
     }
 }
 
-static void blk_bf16_c(const uint16_t *w, const uint32_t *x, int64_t xs, int R, int64_t kp, float *acc) {
+static void blk_bf16_c(const uint16_t *w, const float *x, int64_t xs, int R, int64_t kp, float *acc) {
     for (int r = 0; r < R; r++) {
         float a[NB] = {0};
-        const uint32_t *xr = x + r * xs;
+        const float *xr = x + r * xs;
         for (int64_t k2 = 0; k2 < kp / 2; k2++) {
-            const float x0 = aviary_bf16_to_f32((uint16_t)(xr[k2] & 0xffff)), x1 = aviary_bf16_to_f32((uint16_t)(xr[k2] >> 16));
+            const float x0 = xr[2 * k2], x1 = xr[2 * k2 + 1];
             const uint16_t *wk = w + k2 * 2 * NB;
             for (int j = 0; j < NB; j++) a[j] += aviary_bf16_to_f32(wk[2 * j]) * x0 + aviary_bf16_to_f32(wk[2 * j + 1]) * x1;
         }
@@ -569,26 +569,31 @@ AVX512_F32_KERNEL(2)
 AVX512_F32_KERNEL(3)
 AVX512_F32_KERNEL(4)
 
+/* bf16 weights, f32 x: each 64-byte row holds 16 outputs x 2 k as bf16
+ * pairs; the even k values become f32 by a 16-bit shift, the odd ones by
+ * masking, then two FMAs (even and odd k into separate accumulators, so the
+ * dependency chains are half as long). Exact f32 x: no rounding of x at all. */
 #define AVX512_BF16_KERNEL(R)                                                                                   \
-    __attribute__((target("avx512f,avx512bw,avx512bf16"))) static void blk_bf16_avx512_##R(                    \
-        const uint16_t *w, const uint32_t *x, int64_t xs, int64_t kp, float *acc) {                            \
-        __m512 a[R][4];                                                                                         \
+    __attribute__((target("avx512f,avx512bw"))) static void blk_bf16_avx512_##R(                               \
+        const uint16_t *w, const float *x, int64_t xs, int64_t kp, float *acc) {                               \
+        __m512 a[R][4], b[R][4];                                                                                \
+        const __m512i hi = _mm512_set1_epi32((int)0xffff0000u);                                                 \
         for (int r = 0; r < R; r++)                                                                             \
-            for (int j = 0; j < 4; j++) a[r][j] = _mm512_setzero_ps();                                          \
+            for (int j = 0; j < 4; j++) a[r][j] = b[r][j] = _mm512_setzero_ps();                                \
         for (int64_t k2 = 0; k2 < kp / 2; k2++) {                                                               \
             const uint16_t *wk = w + k2 * 2 * NB;                                                               \
-            const __m512bh w0 = (__m512bh)_mm512_load_si512(wk), w1 = (__m512bh)_mm512_load_si512(wk + 32),   \
-                           w2 = (__m512bh)_mm512_load_si512(wk + 64), w3 = (__m512bh)_mm512_load_si512(wk + 96); \
-            for (int r = 0; r < R; r++) {                                                                       \
-                const __m512bh xb = (__m512bh)_mm512_set1_epi32((int)x[r * xs + k2]);                           \
-                a[r][0] = _mm512_dpbf16_ps(a[r][0], w0, xb);                                                    \
-                a[r][1] = _mm512_dpbf16_ps(a[r][1], w1, xb);                                                    \
-                a[r][2] = _mm512_dpbf16_ps(a[r][2], w2, xb);                                                    \
-                a[r][3] = _mm512_dpbf16_ps(a[r][3], w3, xb);                                                    \
+            for (int j = 0; j < 4; j++) {                                                                       \
+                const __m512i v = _mm512_load_si512(wk + 32 * j);                                               \
+                const __m512 we = _mm512_castsi512_ps(_mm512_slli_epi32(v, 16));                                \
+                const __m512 wo = _mm512_castsi512_ps(_mm512_and_si512(v, hi));                                 \
+                for (int r = 0; r < R; r++) {                                                                   \
+                    a[r][j] = _mm512_fmadd_ps(we, _mm512_set1_ps(x[r * xs + 2 * k2]), a[r][j]);                 \
+                    b[r][j] = _mm512_fmadd_ps(wo, _mm512_set1_ps(x[r * xs + 2 * k2 + 1]), b[r][j]);             \
+                }                                                                                               \
             }                                                                                                   \
         }                                                                                                       \
         for (int r = 0; r < R; r++)                                                                             \
-            for (int j = 0; j < 4; j++) _mm512_storeu_ps(acc + r * NB + 16 * j, a[r][j]);                       \
+            for (int j = 0; j < 4; j++) _mm512_storeu_ps(acc + r * NB + 16 * j, _mm512_add_ps(a[r][j], b[r][j])); \
     }
 AVX512_BF16_KERNEL(1)
 AVX512_BF16_KERNEL(2)
@@ -640,7 +645,7 @@ static void run_blk(const aviary_linear *lin, int64_t b, const void *xin, int64_
     } else if (lin->wt == AVIARY_WEIGHTS_BF16) {
         const uint16_t *w = (const uint16_t *)lin->pk + b * kp * NB;
 #if HAVE_X86
-        if (g_cpu_bf16) {
+        if (g_cpu_avx512) {
             switch (R) {
             case 1: blk_bf16_avx512_1(w, xin, xs, kp, acc); return;
             case 2: blk_bf16_avx512_2(w, xin, xs, kp, acc); return;
@@ -752,24 +757,19 @@ typedef struct gemv_job {
 } gemv_job;
 
 /* 4-byte units of kernel-form x for R rows (plus room for R scales). x forms:
- * f32 padded to kp; bf16 hi and lo rows as pairs; int8 as u8 quads (q + 128). */
+ * f32 and bf16 weights: f32 x padded to kp; int8: u8 quads (q + 128). */
+static int64_t gemv_xs(const aviary_linear *lin) { return lin->wt == AVIARY_WEIGHTS_INT8 ? lin->kp / 4 : lin->kp; }
 static size_t gemv_units(const aviary_linear *lin, int R) {
-    const int64_t xs = lin->vnni == 1 ? lin->kp : lin->kp / lin->vnni;
-    const int XR = lin->wt == AVIARY_WEIGHTS_BF16 ? 2 * R : R;
-    return (size_t)(XR * xs) + GEMV_MAX_M + 15; /* 16-unit (64-byte) aligned for the next job */
+    return (size_t)(R * gemv_xs(lin)) + GEMV_MAX_M + 15; /* 16-unit (64-byte) aligned for the next job */
 }
 
 static void gemv_prep(const aviary_linear *lin, const float *x, int R, float *y, uint32_t *xb, gemv_job *j) {
-    const int64_t in = lin->in, kp = lin->kp;
-    const int64_t xs = lin->vnni == 1 ? kp : kp / lin->vnni;
-    const int XR = lin->wt == AVIARY_WEIGHTS_BF16 ? 2 * R : R;
-    float *xsc = (float *)(xb + XR * xs);
-    memset(xb, 0, (size_t)(XR * xs) * 4);
+    const int64_t in = lin->in, kp = lin->kp, xs = gemv_xs(lin);
+    float *xsc = (float *)(xb + R * xs);
+    memset(xb, 0, (size_t)(R * xs) * 4);
     for (int r = 0; r < R; r++) {
         const float *xr = x + r * in;
-        if (lin->wt == AVIARY_WEIGHTS_F32) memcpy(xb + r * xs, xr, (size_t)in * sizeof(float));
-        else if (lin->wt == AVIARY_WEIGHTS_BF16)
-            split_bf16(xr, in, (uint16_t *)(xb + 2 * r * xs), (uint16_t *)(xb + (2 * r + 1) * xs));
+        if (lin->wt != AVIARY_WEIGHTS_INT8) memcpy(xb + r * xs, xr, (size_t)in * sizeof(float));
         else {
             int8_t *q = (int8_t *)(xb + r * xs);
             xsc[r] = quant_x(xr, in, q);
@@ -784,16 +784,8 @@ static void gemv_block(const gemv_job *jb, int64_t b) {
     const aviary_linear *lin = jb->lin;
     const int R = jb->R;
     const int64_t xs = jb->xs, outn = lin->out;
-    _Alignas(64) float acc[2 * GEMV_MAX_M * NB];
-    if (lin->wt == AVIARY_WEIGHTS_BF16) {
-        /* the kernels take up to 4 rows: two rows of x (hi + lo) at a time */
-        for (int r0 = 0; r0 < R; r0 += 2) {
-            const int cnt2 = R - r0 < 2 ? 2 * (R - r0) : 4;
-            run_blk(lin, b, jb->xb + 2 * r0 * xs, xs, cnt2, acc + 2 * r0 * NB);
-        }
-        for (int r = 0; r < R; r++)
-            for (int j = 0; j < NB; j++) acc[r * NB + j] = acc[2 * r * NB + j] + acc[(2 * r + 1) * NB + j];
-    } else run_blk(lin, b, jb->xb, xs, R, acc);
+    _Alignas(64) float acc[GEMV_MAX_M * NB];
+    run_blk(lin, b, jb->xb, xs, R, acc);
     const int64_t n0 = b * NB, cnt = outn - n0 < NB ? outn - n0 : NB;
     for (int r = 0; r < R; r++) {
         float *yr = jb->y + r * outn + n0;
