@@ -73,11 +73,11 @@ static aviary_linear *make(const float *w, const float *b, int in, int out, avia
 }
 
 /* The default (oneDNN) backend against the portable C one, on the same
- * weights: f32 must agree to rounding; bf16 differs by the oneDNN path's
- * rounding of x to bf16 (~2^-9 relative per element, ~3e-3 on a dot
- * product); int8 by its 8-bit quantization of x (step max|x|/127, ~5e-3).
- * Also: m rows at once (oneDNN primitive for m > 4) must agree with the
- * same rows one at a time (our GEMV kernel) to f32 rounding. */
+ * weights: f32 must agree to rounding; bf16 to the oneDNN primitive's hi/lo
+ * split of x (~2^-16 relative); int8 to its two-level quantization of x
+ * (~2^-15 relative to max|x|; the C backend keeps x f32). Also: m rows at
+ * once (oneDNN primitive for m > 4) must agree with the same rows one at a
+ * time (our GEMV kernels). */
 static void agree(int m, int in, int out, aviary_weight_type wt, bool tr, bool with_bias) {
     float *w = malloc(sizeof(float) * in * out), *b = malloc(sizeof(float) * out);
     float *x = malloc(sizeof(float) * m * in), *y1 = malloc(sizeof(float) * m * out);
@@ -93,7 +93,7 @@ static void agree(int m, int in, int out, aviary_weight_type wt, bool tr, bool w
     }
     for (int r = 0; r < m; r++)
         if (aviary_linear_forward(ld, x + r * in, 1, y3 + r * out)) { printf("FAIL forward\n"); fails++; goto done; }
-    double tol = wt == AVIARY_WEIGHTS_F32 ? 2e-6 : wt == AVIARY_WEIGHTS_BF16 ? 2e-5 : 3e-2;
+    double tol = wt == AVIARY_WEIGHTS_F32 ? 2e-6 : wt == AVIARY_WEIGHTS_BF16 ? 2e-5 : 2e-4;
     double d12 = rel_diff(y2, y1, (size_t)m * out), d23 = rel_diff(y3, y2, (size_t)m * out);
     /* bf16: the GEMV keeps x exact, the primitive splits it (2^-16) */
     int ok = d12 <= tol && d23 <= (wt == AVIARY_WEIGHTS_BF16 ? 2e-5 : 2e-6);

@@ -728,6 +728,52 @@ __attribute__((target("avx512f,avx512bw"))) static float quant_x_avx512(const fl
 }
 #endif
 
+/* The int8 GEMV quantizes x in two levels: x ~= s1 q1 + s2 q2, q1 as
+ * quant_x, q2 the residual x - s1 q1 quantized the same way (s2 ~ s1 / 254),
+ * so x keeps ~15 bits and int8 generation costs only the weight rounding.
+ * Writes q2, returns s2. */
+static float quant_resid_c(const float *x, int64_t n, const int8_t *q1, float s1, int8_t *q2) {
+    float mx = 0;
+    for (int64_t i = 0; i < n; i++) {
+        const float a = fabsf(x[i] - s1 * (float)q1[i]);
+        mx = a > mx ? a : mx;
+    }
+    const float sc = mx > 0 ? mx / 127.0f : 1.0f, inv = 1.0f / sc;
+    for (int64_t i = 0; i < n; i++) q2[i] = (int8_t)lrintf((x[i] - s1 * (float)q1[i]) * inv);
+    return sc;
+}
+
+#if HAVE_X86
+__attribute__((target("avx512f,avx512bw,avx512vl"))) static float quant_resid_avx512(const float *x, int64_t n,
+                                                                             const int8_t *q1, float s1, int8_t *q2) {
+    const __m512 vs1 = _mm512_set1_ps(s1);
+    __m512 mx = _mm512_setzero_ps();
+    for (int64_t i = 0; i < n; i += 16) {
+        const __mmask16 mk = n - i >= 16 ? 0xffff : (__mmask16)((1u << (n - i)) - 1);
+        const __m512 q = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_maskz_loadu_epi8(mk, q1 + i)));
+        const __m512 r = _mm512_fnmadd_ps(vs1, q, _mm512_maskz_loadu_ps(mk, x + i));
+        mx = _mm512_max_ps(mx, _mm512_abs_ps(r));
+    }
+    const float m = _mm512_reduce_max_ps(mx);
+    const float sc = m > 0 ? m / 127.0f : 1.0f;
+    const __m512 iv = _mm512_set1_ps(1.0f / sc);
+    for (int64_t i = 0; i < n; i += 16) {
+        const __mmask16 mk = n - i >= 16 ? 0xffff : (__mmask16)((1u << (n - i)) - 1);
+        const __m512 q = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_maskz_loadu_epi8(mk, q1 + i)));
+        const __m512 r = _mm512_fnmadd_ps(vs1, q, _mm512_maskz_loadu_ps(mk, x + i));
+        _mm512_mask_cvtsepi32_storeu_epi8(q2 + i, mk, _mm512_cvtps_epi32(_mm512_mul_ps(r, iv)));
+    }
+    return sc;
+}
+#endif
+
+static float quant_resid(const float *x, int64_t n, const int8_t *q1, float s1, int8_t *q2) {
+#if HAVE_X86
+    if (g_cpu_avx512) return quant_resid_avx512(x, n, q1, s1, q2);
+#endif
+    return quant_resid_c(x, n, q1, s1, q2);
+}
+
 static void split_bf16(const float *x, int64_t n, uint16_t *hi, uint16_t *lo) {
 #if HAVE_X86
     if (g_cpu_bf16) {
@@ -759,22 +805,30 @@ typedef struct gemv_job {
 /* 4-byte units of kernel-form x for R rows (plus room for R scales). x forms:
  * f32 and bf16 weights: f32 x padded to kp; int8: u8 quads (q + 128). */
 static int64_t gemv_xs(const aviary_linear *lin) { return lin->wt == AVIARY_WEIGHTS_INT8 ? lin->kp / 4 : lin->kp; }
+/* int8 keeps two quantized rows (q1, residual q2) per row of x */
+static int gemv_rows(const aviary_linear *lin, int R) { return lin->wt == AVIARY_WEIGHTS_INT8 ? 2 * R : R; }
 static size_t gemv_units(const aviary_linear *lin, int R) {
-    return (size_t)(R * gemv_xs(lin)) + GEMV_MAX_M + 15; /* 16-unit (64-byte) aligned for the next job */
+    /* rows, their scales, and 16-unit (64-byte) alignment for the next job */
+    return (size_t)(gemv_rows(lin, R) * gemv_xs(lin)) + 2 * GEMV_MAX_M + 15;
 }
 
 static void gemv_prep(const aviary_linear *lin, const float *x, int R, float *y, uint32_t *xb, gemv_job *j) {
     const int64_t in = lin->in, kp = lin->kp, xs = gemv_xs(lin);
-    float *xsc = (float *)(xb + R * xs);
-    memset(xb, 0, (size_t)(R * xs) * 4);
+    const int XR = gemv_rows(lin, R);
+    float *xsc = (float *)(xb + XR * xs);
+    memset(xb, 0, (size_t)(XR * xs) * 4);
     for (int r = 0; r < R; r++) {
         const float *xr = x + r * in;
         if (lin->wt != AVIARY_WEIGHTS_INT8) memcpy(xb + r * xs, xr, (size_t)in * sizeof(float));
         else {
-            int8_t *q = (int8_t *)(xb + r * xs);
-            xsc[r] = quant_x(xr, in, q);
-            uint8_t *u = (uint8_t *)q;
-            for (int64_t k = 0; k < kp; k++) u[k] = (uint8_t)(q[k] + 128); /* padding: weights there are 0 */
+            /* rows 2r (q1) and 2r + 1 (residual q2), each as u8 = q + 128 */
+            int8_t *q1 = (int8_t *)(xb + 2 * r * xs), *q2 = (int8_t *)(xb + (2 * r + 1) * xs);
+            xsc[2 * r] = quant_x(xr, in, q1);
+            xsc[2 * r + 1] = quant_resid(xr, in, q1, xsc[2 * r], q2);
+            for (int64_t k = 0; k < kp; k++) { /* padding: weights there are 0 */
+                ((uint8_t *)q1)[k] = (uint8_t)(q1[k] + 128);
+                ((uint8_t *)q2)[k] = (uint8_t)(q2[k] + 128);
+            }
         }
     }
     *j = (gemv_job){lin, xb, xsc, xs, R, y};
@@ -784,17 +838,23 @@ static void gemv_block(const gemv_job *jb, int64_t b) {
     const aviary_linear *lin = jb->lin;
     const int R = jb->R;
     const int64_t xs = jb->xs, outn = lin->out;
-    _Alignas(64) float acc[GEMV_MAX_M * NB];
-    run_blk(lin, b, jb->xb, xs, R, acc);
+    _Alignas(64) float acc[2 * GEMV_MAX_M * NB];
+    if (lin->wt == AVIARY_WEIGHTS_INT8)
+        /* the kernels take up to 4 rows: two rows of x (q1 and q2 rows) at a time */
+        for (int r0 = 0; r0 < R; r0 += 2)
+            run_blk(lin, b, jb->xb + 2 * r0 * xs, xs, R - r0 < 2 ? 2 : 4, acc + 2 * r0 * NB);
+    else run_blk(lin, b, jb->xb, xs, R, acc);
     const int64_t n0 = b * NB, cnt = outn - n0 < NB ? outn - n0 : NB;
     for (int r = 0; r < R; r++) {
         float *yr = jb->y + r * outn + n0;
-        const float *ar = acc + r * NB;
         if (lin->wt == AVIARY_WEIGHTS_INT8) {
-            const int32_t *ai = (const int32_t *)ar;
-            const float xs_r = jb->xsc[r];
-            for (int64_t j = 0; j < cnt; j++) yr[j] = (float)(ai[j] - lin->comp[n0 + j]) * (lin->scale[n0 + j] * xs_r);
-        } else memcpy(yr, ar, (size_t)cnt * sizeof(float));
+            const int32_t *a1 = (const int32_t *)acc + 2 * r * NB, *a2 = a1 + NB;
+            const float s1 = jb->xsc[2 * r], s2 = jb->xsc[2 * r + 1];
+            for (int64_t j = 0; j < cnt; j++) {
+                const int32_t c = lin->comp[n0 + j];
+                yr[j] = ((float)(a1[j] - c) * s1 + (float)(a2[j] - c) * s2) * lin->scale[n0 + j];
+            }
+        } else memcpy(yr, acc + r * NB, (size_t)cnt * sizeof(float));
         if (lin->bias)
             for (int64_t j = 0; j < cnt; j++) yr[j] += lin->bias[n0 + j];
     }
@@ -905,8 +965,9 @@ static aviary_status run_prim(const aviary_linear *lin, tls *t, const prim_entry
 static aviary_status forward_dnnl(aviary_linear *lin, tls *t, const float *x, int64_t m, float *y) {
     prim_entry pe;
     bool temp;
-    /* bf16: the hi and lo halves of x run as 2m rows of one matmul */
-    aviary_status s = get_prim(lin, lin->wt == AVIARY_WEIGHTS_BF16 ? 2 * m : m, &pe, &temp);
+    /* bf16: the hi and lo halves of x, int8: its two quantization levels,
+     * run as 2m rows of one matmul */
+    aviary_status s = get_prim(lin, lin->wt == AVIARY_WEIGHTS_F32 ? m : 2 * m, &pe, &temp);
     if (s) return s;
     s = run_prim(lin, t, &pe, x, m, y);
     if (temp) dnnl_primitive_destroy(pe.prim);
@@ -918,24 +979,29 @@ static aviary_status run_prim(const aviary_linear *lin, tls *t, const prim_entry
     const int64_t in = lin->in, outn = lin->out;
     const void *src = x;
     float *xsc = NULL, *dst = y;
-    const int64_t M = lin->wt == AVIARY_WEIGHTS_BF16 ? 2 * m : m;
+    const int64_t M = lin->wt == AVIARY_WEIGHTS_F32 ? m : 2 * m;
     if (lin->wt != AVIARY_WEIGHTS_F32) {
-        const size_t es = lin->wt == AVIARY_WEIGHTS_BF16 ? 4 : 1;
+        const size_t es = lin->wt == AVIARY_WEIGHTS_BF16 ? 4 : 2;
         const size_t xbytes = ((size_t)(m * in) * es + 63) & ~(size_t)63; /* the int8 row scales follow, aligned */
-        void *b = tls_buf(&t->xbuf, &t->xcap, xbytes + (size_t)m * sizeof(float));
+        void *b = tls_buf(&t->xbuf, &t->xcap, xbytes + (size_t)(2 * m) * sizeof(float));
         if (!b) return aviary_error(AVIARY_NOMEM, "linear.c: forward: out of memory");
         if (lin->wt == AVIARY_WEIGHTS_BF16) {
             uint16_t *h = b;
 #pragma omp parallel for schedule(static) if (m * in >= (1 << 16))
             for (int64_t r = 0; r < m; r++) split_bf16(x + r * in, in, h + r * in, h + (m + r) * in);
-            /* the 2m output rows go to scratch, summed into y below */
-            if (!(dst = tls_buf(&t->ybuf, &t->ycap, (size_t)(2 * m * outn) * sizeof(float))))
-                return aviary_error(AVIARY_NOMEM, "linear.c: forward: out of memory");
         } else {
+            /* rows 0..m-1: q1, rows m..2m-1: the residual q2 (see quant_resid) */
+            int8_t *q = b;
             xsc = (float *)((char *)b + xbytes);
 #pragma omp parallel for schedule(static) if (m * in >= (1 << 16))
-            for (int64_t r = 0; r < m; r++) xsc[r] = quant_x(x + r * in, in, (int8_t *)b + r * in);
+            for (int64_t r = 0; r < m; r++) {
+                xsc[r] = quant_x(x + r * in, in, q + r * in);
+                xsc[m + r] = quant_resid(x + r * in, in, q + r * in, xsc[r], q + (m + r) * in);
+            }
         }
+        /* the 2m output rows go to scratch, combined into y below */
+        if (!(dst = tls_buf(&t->ybuf, &t->ycap, (size_t)(2 * m * outn) * sizeof(float))))
+            return aviary_error(AVIARY_NOMEM, "linear.c: forward: out of memory");
         src = b;
     }
     void *scr = pe.scratch ? tls_buf(&t->scr, &t->scap, pe.scratch) : NULL;
@@ -962,18 +1028,16 @@ static aviary_status run_prim(const aviary_linear *lin, tls *t, const prim_entry
     if (dm) dnnl_memory_destroy(dm);
     if (scm) dnnl_memory_destroy(scm);
     if (e) return aviary_error(AVIARY_UNSUPPORTED, "linear.c: oneDNN matmul execution failed: error %d", (int)e);
-    if (dst != y) {
-#pragma omp parallel for schedule(static) if (m * outn >= (1 << 16))
-        for (int64_t i = 0; i < m * outn; i++) y[i] = dst[i] + dst[m * outn + i];
-    }
-    if (xsc || lin->bias) {
+    if (dst != y || lin->bias) {
 #pragma omp parallel for schedule(static) if (m * outn >= (1 << 16))
         for (int64_t r = 0; r < m; r++) {
             float *yr = y + r * outn;
+            const float *d1 = dst + r * outn, *d2 = dst + (m + r) * outn;
             if (xsc) {
-                const float xs_r = xsc[r];
-                for (int64_t j = 0; j < outn; j++) yr[j] *= xs_r * lin->scale[j];
-            }
+                const float s1 = xsc[r], s2 = xsc[m + r];
+                for (int64_t j = 0; j < outn; j++) yr[j] = (d1[j] * s1 + d2[j] * s2) * lin->scale[j];
+            } else if (dst != y)
+                for (int64_t j = 0; j < outn; j++) yr[j] = d1[j] + d2[j];
             if (lin->bias)
                 for (int64_t j = 0; j < outn; j++) yr[j] += lin->bias[j];
         }
