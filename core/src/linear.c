@@ -26,12 +26,14 @@
  * effect: the GEMV widens the weights to f32 in registers (x exact); the
  * oneDNN primitive splits x into bf16 hi + lo parts and runs both through
  * AMX (f32 accumulation), giving ~2^-16 relative error on x instead of
- * bf16's 2^-9 (see split_bf16); the C path keeps x f32. int8: symmetric per-output-channel
- * weight scales (max|w_row| / 127); the oneDNN path also quantizes each row
- * of x symmetrically to int8 (scale max|x_row| / 127) and accumulates exact
- * int32 dot products (VPDPBUSD on x+128 with a precomputed 128*sum(w)
- * compensation, or oneDNN's s8:s8 matmul), then y = acc * w_scale * x_scale.
- * The C path keeps x f32. docs/precision.md measures what this costs.
+ * bf16's 2^-9 (see split_bf16); the C path keeps x f32. int8: symmetric
+ * per-output-channel weight scales (max|w_row| / 127); the oneDNN path
+ * quantizes each row of x in two int8 levels, x ~= s1 q1 + s2 q2 (q2 the
+ * residual, see quant_resid: ~15 bits in all), and accumulates exact int32
+ * dot products (VPDPBUSD on q+128 with a precomputed 128*sum(w)
+ * compensation, or oneDNN's s8:s8 matmul over 2m rows), then
+ * y = (acc1 s1 + acc2 s2) * w_scale. The C path keeps x f32.
+ * docs/precision.md measures what each precision costs.
  *
  * Thread safety: a linear is immutable after create except for its
  * primitive cache (mutex). Each calling thread has its own oneDNN stream and

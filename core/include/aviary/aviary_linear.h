@@ -19,9 +19,9 @@
  * (also the fallback where oneDNN's layout is not one aviary recognises).
  * Precision: bf16 weights are computed with f32 x (exactly in the GEMV, to
  * ~2^-16 via a bf16 hi + lo split in the primitive); int8 weights (symmetric,
- * per-output-channel scale) are computed with x quantized to int8 per row on
- * the oneDNN backend, f32 x on the C one. docs/precision.md has the logit
- * error each costs.
+ * per-output-channel scale) are computed with x quantized per row in two
+ * int8 levels (value + residual, ~15 bits) on the oneDNN backend, f32 x on
+ * the C one. docs/precision.md has the logit error each costs.
  */
 #ifndef AVIARY_LINEAR_H
 #define AVIARY_LINEAR_H
