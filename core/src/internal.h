@@ -48,6 +48,11 @@ static inline float aviary__expf(float x) {
     return p * sc;
 }
 
+/* In-place data-dependent decay over w [T, A] with per-channel base b
+ * (token_mix.c): version 6: w = exp(-exp(b + w)); 7: w = exp(-e^-0.5 *
+ * sigmoid(b + w)). */
+AVIARY_INTERNAL void aviary__decay_rows(size_t T, size_t A, const float *b, float *w, int version);
+
 /* 64-byte aligned allocation (zeroed); free with aviary__free_aligned. NULL on
  * failure or overflow. */
 AVIARY_INTERNAL void *aviary__alloc_aligned(size_t bytes);

@@ -1064,9 +1064,7 @@ static aviary_status time_mix6(const aviary_model *m, const layer *ly, float *sl
     aviary_silu(sc->g, T * A, sc->g);
     aviary_tanh(sc->lo, T * (size_t)m->info.lora_decay, sc->lo);
     LIN(ly->dec_w2, sc->lo, T, sc->w);
-#pragma omp parallel for schedule(static) if (T >= 16)
-    for (size_t t = 0; t < T; t++)
-        for (size_t c = 0; c < A; c++) sc->w[t * A + c] = aviary__expf(-aviary__expf(ly->decay[c] + sc->w[t * A + c]));
+    aviary__decay_rows(T, A, ly->decay, sc->w, 6);
     aviary_wkv6(T, H, N, sc->r, sc->k, sc->v, sc->w, ly->first, sl + 2 * C, sc->y);
     aviary_group_norm(sc->y, T, H, N, ly->lnx_w, ly->lnx_b, GN_EPS, sc->y);
     aviary_mul(sc->y, sc->g, T * A, sc->y);
@@ -1092,12 +1090,7 @@ static aviary_status time_mix7(const aviary_model *m, int li, const layer *ly, f
          A_(sc->r, sc->k, sc->v, sc->lo), T);
     aviary_tanh(sc->lo, T * (size_t)m->info.lora_decay, sc->lo);
     LIN(ly->w2, sc->lo, T, sc->w);
-#pragma omp parallel for schedule(static) if (T >= 16)
-    for (size_t t = 0; t < T; t++)
-        for (size_t c = 0; c < A; c++) {
-            const float z = ly->w0[c] + sc->w[t * A + c];
-            sc->w[t * A + c] = aviary__expf(-0.606531f / (1.0f + aviary__expf(-z)));
-        }
+    aviary__decay_rows(T, A, ly->w0, sc->w, 7);
     if (li == 0) memcpy(sc->vfirst, sc->v, T * A * sizeof(float));
     else {
         LIN(ly->v1, sc->m3, T, sc->lo);

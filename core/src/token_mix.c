@@ -104,3 +104,20 @@ void aviary_mul(const float *a, const float *b, size_t n, float *y) {
 void aviary_add(const float *a, const float *b, size_t n, float *y) {
     ELEMENTWISE(add, add_span, a + o_, b + o_, len_, y + o_);
 }
+
+/* Data-dependent decays, in place over w [T, A] with the per-channel base b:
+ * RWKV-6 w = exp(-exp(b + w)); RWKV-7 w = exp(-e^-0.5 sigmoid(b + w)). */
+TM_CLONES static void decay6_row(const float *b, size_t n, float *w) {
+    for (size_t i = 0; i < n; i++) w[i] = aviary__expf(-aviary__expf(b[i] + w[i]));
+}
+TM_CLONES static void decay7_row(const float *b, size_t n, float *w) {
+    for (size_t i = 0; i < n; i++) w[i] = aviary__expf(-0.606531f / (1.0f + aviary__expf(-(b[i] + w[i]))));
+}
+
+void aviary__decay_rows(size_t T, size_t A, const float *b, float *w, int version) {
+#pragma omp parallel for schedule(static) if (PAR_ROWS(T))
+    for (size_t t = 0; t < T; t++) {
+        if (version == 6) decay6_row(b, A, w + t * A);
+        else decay7_row(b, A, w + t * A);
+    }
+}
