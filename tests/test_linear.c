@@ -215,6 +215,15 @@ int main(void) {
               (r / 1008) % 2, (r / 2016) % 2);
     }
     agree(1, 2048, 300, AVIARY_WEIGHTS_INT8, false, false);
+    /* the portable GEMV kernels (CPUs without AVX-512) on the same packed layouts */
+    aviary__linear_portable_kernels(true);
+    printf("portable GEMV kernels:\n");
+    for (int wt = AVIARY_WEIGHTS_F32; wt <= AVIARY_WEIGHTS_INT8; wt++) {
+        agree(1, 129, 70, (aviary_weight_type)wt, false, true);
+        agree(3, 768, 200, (aviary_weight_type)wt, true, false);
+        agree(5, 100, 130, (aviary_weight_type)wt, false, false);
+    }
+    aviary__linear_portable_kernels(false);
     agree(256, 768, 200, AVIARY_WEIGHTS_BF16, false, true);
     concurrency(AVIARY_WEIGHTS_F32);
     concurrency(AVIARY_WEIGHTS_BF16);

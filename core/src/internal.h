@@ -75,6 +75,10 @@ AVIARY_INTERNAL aviary_status aviary__linear_create_rows(int64_t out, int64_t in
  * OpenMP region (one fork/join instead of n); otherwise one after another. */
 AVIARY_INTERNAL aviary_status aviary__linear_forward_multi(int n, const aviary_linear *const *lins,
                                                            const float *const *xs, int64_t m, float *const *ys);
+/* Tests: make the oneDNN backend's GEMV and x-conversion use their plain C
+ * versions (as on a CPU without AVX-512) instead of the AVX-512 ones, or go
+ * back to what the CPU supports. Not thread-safe against running forwards. */
+AVIARY_INTERNAL void aviary__linear_portable_kernels(bool on);
 /* "onednn" or "c": the backend a linear runs on (tests, bench). */
 AVIARY_INTERNAL const char *aviary__linear_backend_name(const aviary_linear *lin);
 

@@ -150,6 +150,20 @@ static void global_init(void) {
 #endif
 }
 
+void aviary__linear_portable_kernels(bool on) {
+    pthread_once(&g_once, global_init);
+#if HAVE_X86
+    if (on) g_cpu_avx512 = g_cpu_vnni = g_cpu_bf16 = 0;
+    else {
+        g_cpu_avx512 = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw");
+        g_cpu_vnni = g_cpu_avx512 && __builtin_cpu_supports("avx512vnni");
+        g_cpu_bf16 = g_cpu_avx512 && __builtin_cpu_supports("avx512bf16");
+    }
+#else
+    (void)on;
+#endif
+}
+
 static tls *get_tls(void) {
     if (!g_tls_ok) return NULL;
     tls *t = pthread_getspecific(g_tls_key);
