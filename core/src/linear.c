@@ -877,7 +877,11 @@ static void gemv_block(const gemv_job *jb, int64_t b) {
 }
 
 /* Worth waking the other threads for: at least ~256 KB of weights (below
- * that a fork/join costs about what the GEMV does). */
+ * that a fork/join costs about what the GEMV does). Blocks are handed out
+ * dynamically, 4 at a time: on a shared machine a thread that starts late
+ * (woken while its CPU was busy) then just takes fewer blocks instead of
+ * making the others wait for its fixed half (measured +13% tokens/s for
+ * RWKV-7 12x768 int8 on 2 threads, no loss on RWKV-6 24x2048). */
 #define GEMV_PAR_BYTES ((int64_t)1 << 18)
 
 static int64_t gemv_bytes(const aviary_linear *lin) { return lin->kp * lin->np * (4 / lin->vnni); }
@@ -888,7 +892,7 @@ static aviary_status forward_gemv(const aviary_linear *lin, tls *t, const float 
     gemv_job j;
     gemv_prep(lin, x, (int)m, y, xb, &j);
     const int64_t nblk = lin->np / NB;
-#pragma omp parallel for schedule(static) if (nblk > 1 && gemv_bytes(lin) >= GEMV_PAR_BYTES)
+#pragma omp parallel for schedule(dynamic, 4) if (nblk > 1 && gemv_bytes(lin) >= GEMV_PAR_BYTES)
     for (int64_t b = 0; b < nblk; b++) gemv_block(&j, b);
     return AVIARY_OK;
 }
@@ -926,7 +930,7 @@ aviary_status aviary__linear_forward_multi(int n, const aviary_linear *const *li
         bytes += gemv_bytes(lins[i]);
     }
     /* one parallel region over every block of every linear */
-#pragma omp parallel for schedule(static) if (first[n] > 1 && bytes >= GEMV_PAR_BYTES)
+#pragma omp parallel for schedule(dynamic, 4) if (first[n] > 1 && bytes >= GEMV_PAR_BYTES)
     for (int64_t g = 0; g < first[n]; g++) {
         int i = 0;
         while (g >= first[i + 1]) i++;
