@@ -1,6 +1,6 @@
 /* bench_linear.c - aviary_linear speed per precision: one-token GEMV (m = 1,
  * memory bound: GB/s of weights streamed) and prefill GEMM (m = 256: GFLOP/s).
- * Usage: bench_linear [SHAPESET=rwkv6|rwkv7|all] [MIN_SECONDS=0.3]
+ * Usage: bench_linear [SHAPESET=rwkv6|rwkv7|all] [MIN_SECONDS=0.3] [WEIGHTS=f32|bf16|int8|all]
  * Threads: OMP_NUM_THREADS. Backend: default oneDNN, AVIARY_MATMUL=c for the
  * portable one. GEMV "cold" rotates over enough copies of the matrix to
  * exceed 1.2 GB (so weights come from DRAM, as in a large model); "hot"
@@ -75,6 +75,7 @@ static int bench(int64_t out, int64_t in, aviary_weight_type wt, double min_s) {
 int main(int argc, char **argv) {
     const char *set = argc > 1 ? argv[1] : "all";
     double min_s = argc > 2 ? atof(argv[2]) : 0.3;
+    const char *only = argc > 3 ? argv[3] : "all";
     static const int64_t v6[][2] = {{2048, 2048}, {7168, 2048}, {2048, 7168}, {65536, 2048}};
     static const int64_t v7[][2] = {{768, 768}, {3072, 768}, {768, 3072}, {65536, 768}};
     if (strcmp(set, "all") && strcmp(set, "rwkv6") && strcmp(set, "rwkv7")) {
@@ -87,7 +88,8 @@ int main(int argc, char **argv) {
         if (!strcmp(set, s ? "rwkv6" : "rwkv7")) continue;
         for (int i = 0; i < 4; i++)
             for (int t = 0; t < 3; t++)
-                if (bench((s ? v7 : v6)[i][0], (s ? v7 : v6)[i][1], wts[t], min_s)) return 1;
+                if ((!strcmp(only, "all") || !strcmp(only, aviary_weight_type_name(wts[t]))) &&
+                    bench((s ? v7 : v6)[i][0], (s ? v7 : v6)[i][1], wts[t], min_s)) return 1;
     }
     return 0;
 }

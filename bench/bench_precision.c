@@ -80,7 +80,7 @@ int main(int argc, char **argv) {
     static const char *fx[] = {"lm-rwkv4", "lm-rwkv5", "lm-rwkv6", "lm-rwkv6-bf16", "lm-rwkv7", NULL};
     struct { aviary_weight_type wt; const char *backend, *label; } vars[] = {
         {AVIARY_WEIGHTS_BF16, NULL, "bf16 (onednn)"},
-        {AVIARY_WEIGHTS_INT8, NULL, "int8 (onednn, int8 x)"},
+        {AVIARY_WEIGHTS_INT8, NULL, "int8 (onednn, x 2 x int8)"},
         {AVIARY_WEIGHTS_INT8, "c", "int8 (c, f32 x)"},
     };
     printf("| model                  | weights                  | rel RMS   | max abs   | max|ref| | argmax  |\n");

@@ -73,11 +73,11 @@ static aviary_linear *make(const float *w, const float *b, int in, int out, avia
 }
 
 /* The default (oneDNN) backend against the portable C one, on the same
- * weights: f32 must agree to rounding; bf16 differs by the oneDNN path's
- * rounding of x to bf16 (~2^-9 relative per element, ~3e-3 on a dot
- * product); int8 by its 8-bit quantization of x (step max|x|/127, ~5e-3).
- * Also: m rows at once (oneDNN primitive for m > 4) must agree with the
- * same rows one at a time (our GEMV kernel) to f32 rounding. */
+ * weights: f32 must agree to rounding; bf16 to the oneDNN primitive's hi/lo
+ * split of x (~2^-16 relative); int8 to its two-level quantization of x
+ * (~2^-15 relative to max|x|; the C backend keeps x f32). Also: m rows at
+ * once (oneDNN primitive for m > 4) must agree with the same rows one at a
+ * time (our GEMV kernels). */
 static void agree(int m, int in, int out, aviary_weight_type wt, bool tr, bool with_bias) {
     float *w = malloc(sizeof(float) * in * out), *b = malloc(sizeof(float) * out);
     float *x = malloc(sizeof(float) * m * in), *y1 = malloc(sizeof(float) * m * out);
@@ -93,9 +93,10 @@ static void agree(int m, int in, int out, aviary_weight_type wt, bool tr, bool w
     }
     for (int r = 0; r < m; r++)
         if (aviary_linear_forward(ld, x + r * in, 1, y3 + r * out)) { printf("FAIL forward\n"); fails++; goto done; }
-    double tol = wt == AVIARY_WEIGHTS_F32 ? 2e-6 : wt == AVIARY_WEIGHTS_BF16 ? 2e-5 : 3e-2;
+    double tol = wt == AVIARY_WEIGHTS_F32 ? 2e-6 : wt == AVIARY_WEIGHTS_BF16 ? 2e-5 : 2e-4;
     double d12 = rel_diff(y2, y1, (size_t)m * out), d23 = rel_diff(y3, y2, (size_t)m * out);
-    int ok = d12 <= tol && d23 <= 2e-6;
+    /* bf16: the GEMV keeps x exact, the primitive splits it (2^-16) */
+    int ok = d12 <= tol && d23 <= (wt == AVIARY_WEIGHTS_BF16 ? 2e-5 : 2e-6);
     if (!ok) fails++;
     printf("%s agree [%s vs c] m=%d in=%d out=%d %s tr=%d bias=%d: backends %.3g (tol %.g), rows-vs-batch %.3g\n",
            ok ? "ok  " : "FAIL", aviary__linear_backend_name(ld), m, in, out, aviary_weight_type_name(wt), tr,
@@ -160,6 +161,42 @@ static void concurrency(aviary_weight_type wt) {
     free(w); free(b); free(x);
 }
 
+/* aviary__linear_forward_multi: several linears of mixed precision and
+ * shape in one call give exactly what separate forwards give. */
+static void multi(int m) {
+    enum { N = 4 };
+    const int ins[N] = {256, 100, 768, 64}, outs[N] = {320, 37, 64, 700};
+    const aviary_weight_type wts[N] = {AVIARY_WEIGHTS_INT8, AVIARY_WEIGHTS_F32, AVIARY_WEIGHTS_BF16, AVIARY_WEIGHTS_INT8};
+    aviary_linear *l[N];
+    float *w[N], *x[N], *y1[N], *y2[N];
+    for (int i = 0; i < N; i++) {
+        w[i] = malloc(sizeof(float) * ins[i] * outs[i]);
+        x[i] = malloc(sizeof(float) * m * ins[i]);
+        y1[i] = malloc(sizeof(float) * m * outs[i]);
+        y2[i] = malloc(sizeof(float) * m * outs[i]);
+        for (int k = 0; k < ins[i] * outs[i]; k++) w[i][k] = frand();
+        for (int k = 0; k < m * ins[i]; k++) x[i][k] = frand();
+        l[i] = make(w[i], NULL, ins[i], outs[i], wts[i], false, NULL);
+        if (!l[i] || aviary_linear_forward(l[i], x[i], m, y1[i])) fails++;
+    }
+    const aviary_linear *lc[N] = {l[0], l[1], l[2], l[3]};
+    const float *xc[N] = {x[0], x[1], x[2], x[3]};
+    int ok = aviary__linear_forward_multi(N, lc, xc, m, y2) == AVIARY_OK;
+    double worst = 0;
+    for (int i = 0; i < N; i++) {
+        double d = rel_diff(y2[i], y1[i], (size_t)m * outs[i]);
+        if (d > worst) worst = d;
+    }
+    ok = ok && worst <= (m > 4 ? 2e-5 : 0); /* m > 4: bf16 primitive (hi/lo x) vs GEMV */
+    if (!ok) fails++;
+    printf("%s forward_multi m=%d: 4 linears (int8, f32, bf16, int8), worst rel diff vs separate %.3g\n",
+           ok ? "ok  " : "FAIL", m, worst);
+    for (int i = 0; i < N; i++) {
+        aviary_linear_free(l[i]);
+        free(w[i]); free(x[i]); free(y1[i]); free(y2[i]);
+    }
+}
+
 int main(void) {
     int ms[] = {1, 7, 64};
     for (int i = 0; i < 3; i++) {
@@ -178,10 +215,22 @@ int main(void) {
               (r / 1008) % 2, (r / 2016) % 2);
     }
     agree(1, 2048, 300, AVIARY_WEIGHTS_INT8, false, false);
+    /* the portable GEMV kernels (CPUs without AVX-512) on the same packed layouts */
+    aviary__linear_portable_kernels(true);
+    printf("portable GEMV kernels:\n");
+    for (int wt = AVIARY_WEIGHTS_F32; wt <= AVIARY_WEIGHTS_INT8; wt++) {
+        agree(1, 129, 70, (aviary_weight_type)wt, false, true);
+        agree(3, 768, 200, (aviary_weight_type)wt, true, false);
+        agree(5, 100, 130, (aviary_weight_type)wt, false, false);
+    }
+    aviary__linear_portable_kernels(false);
     agree(256, 768, 200, AVIARY_WEIGHTS_BF16, false, true);
     concurrency(AVIARY_WEIGHTS_F32);
     concurrency(AVIARY_WEIGHTS_BF16);
     concurrency(AVIARY_WEIGHTS_INT8);
+    multi(1);
+    multi(3);
+    multi(9);
     /* invalid arguments */
     aviary_linear *lin = (aviary_linear *)1;
     aviary_tensor W = {0};

@@ -23,6 +23,36 @@ static inline bool aviary__add_size(size_t a, size_t b, size_t *out) {
     return !__builtin_add_overflow(a, b, out);
 }
 
+/* exp(x) without a libm call, so loops using it vectorise: 2^(x log2 e) as
+ * an integer power of two built in the exponent bits times 2^f, |f| <= 0.5,
+ * by its degree-7 Taylor polynomial (truncation < 1e-8, a few ulp overall).
+ * x is clamped to [-87.3, 88.3]: results that would underflow give ~1e-38
+ * instead of 0 and overflow ~2e38 instead of inf (harmless in sigmoid,
+ * silu and decay = exp(-exp(.)), where it is used). */
+static inline float aviary__expf(float x) {
+    x = x < -87.3f ? -87.3f : x > 88.3f ? 88.3f : x;
+    const float t = x * 1.44269504088896341f;
+    const float r = (t + 12582912.0f) - 12582912.0f; /* round to nearest integer (|t| < 2^22) */
+    const float f = t - r;
+    float p = 1.52527338e-5f;
+    p = p * f + 1.54035304e-4f;
+    p = p * f + 1.33335581e-3f;
+    p = p * f + 9.61812911e-3f;
+    p = p * f + 5.55041087e-2f;
+    p = p * f + 2.40226507e-1f;
+    p = p * f + 6.93147181e-1f;
+    p = p * f + 1.0f;
+    const uint32_t bits = (uint32_t)((int32_t)r + 127) << 23;
+    float sc;
+    memcpy(&sc, &bits, sizeof sc);
+    return p * sc;
+}
+
+/* In-place data-dependent decay over w [T, A] with per-channel base b
+ * (token_mix.c): version 6: w = exp(-exp(b + w)); 7: w = exp(-e^-0.5 *
+ * sigmoid(b + w)). */
+AVIARY_INTERNAL void aviary__decay_rows(size_t T, size_t A, const float *b, float *w, int version);
+
 /* 64-byte aligned allocation (zeroed); free with aviary__free_aligned. NULL on
  * failure or overflow. */
 AVIARY_INTERNAL void *aviary__alloc_aligned(size_t bytes);
@@ -40,6 +70,15 @@ typedef aviary_status (*aviary__linear_rows_fn)(void *ctx, int64_t n0, int64_t c
 AVIARY_INTERNAL aviary_status aviary__linear_create_rows(int64_t out, int64_t in, aviary_weight_type wt,
                                                          aviary__linear_rows_fn fn, void *ctx, const float *bias,
                                                          const char *name, aviary_linear **lin);
+/* n (<= 8) independent linears, y_i = x_i W_i^T, each with m rows: for one
+ * token (m <= 4) on the oneDNN backend all blocks of all of them run in one
+ * OpenMP region (one fork/join instead of n); otherwise one after another. */
+AVIARY_INTERNAL aviary_status aviary__linear_forward_multi(int n, const aviary_linear *const *lins,
+                                                           const float *const *xs, int64_t m, float *const *ys);
+/* Tests: make the oneDNN backend's GEMV and x-conversion use their plain C
+ * versions (as on a CPU without AVX-512) instead of the AVX-512 ones, or go
+ * back to what the CPU supports. Not thread-safe against running forwards. */
+AVIARY_INTERNAL void aviary__linear_portable_kernels(bool on);
 /* "onednn" or "c": the backend a linear runs on (tests, bench). */
 AVIARY_INTERNAL const char *aviary__linear_backend_name(const aviary_linear *lin);
 

@@ -27,7 +27,8 @@
 
 #define LN_EPS 1e-5f
 #define GN_EPS 64e-5f
-#define SEQ_CHUNK 256 /* tokens per sequence-mode chunk in aviary_model_eval */
+#define SEQ_CHUNK 256 /* max tokens per sequence-mode chunk in aviary_model_eval (see seq_chunk) */
+#define SEQ_CHUNK_MIN 64
 
 enum { STYLE_OFFICIAL, STYLE_HF, STYLE_FLA };
 
@@ -58,6 +59,7 @@ struct aviary_model {
     float **vecs; size_t n_vecs, cap_vecs; /* owned small vectors */
     size_t per_layer;          /* state floats per layer */
     size_t lora_max;
+    size_t seq_chunk;          /* tokens per sequence-mode chunk (see build) */
     void *emb_buf;             /* owned embedding of a random model, else NULL */
 };
 
@@ -642,6 +644,17 @@ static aviary_status build(loader *L, aviary_model **out) {
     m->info.weights = aviary_linear_weight_type(m->head);
     m->info.embedding_bytes = (uint64_t)aviary_tensor_numel(&m->emb) * aviary_dtype_size(m->emb.dtype);
     m->info.weight_bytes += m->info.embedding_bytes;
+    /* Sequence chunk: up to SEQ_CHUNK rows per matmul keeps prefill
+     * efficient, but the per-state scratch grows with it (~19 widths + ffn
+     * floats per row); cap it at ~2% of the weights, so a small model's
+     * prefill does not add a large fraction to its memory. */
+    {
+        const size_t W = (size_t)(m->info.n_embd > m->info.dim_att ? m->info.n_embd : m->info.dim_att);
+        const size_t row = (19 * W + 2 * m->lora_max + (size_t)m->info.dim_ffn) * sizeof(float);
+        size_t c = SEQ_CHUNK;
+        while (c > SEQ_CHUNK_MIN && (double)(c * row) > 0.02 * (double)m->info.weight_bytes) c /= 2;
+        m->seq_chunk = c;
+    }
     *out = m;
     return AVIARY_OK;
 }
@@ -974,6 +987,14 @@ static aviary_status ensure_scratch(aviary_state *st, size_t T) {
 #define LIN(l, x, T, y) do { aviary_status s_ = aviary_linear_forward((l), (x), (int64_t)(T), (y)); \
                              if (s_) return s_; } while (0)
 
+/* Independent projections of the same rows as one call (one fork/join for a
+ * single token; see aviary__linear_forward_multi). */
+#define LINS(n, L_, X_, Y_, T) do { \
+        const aviary_linear *l_[n] = L_; const float *x_[n] = X_; float *y_[n] = Y_; \
+        aviary_status s_ = aviary__linear_forward_multi((n), l_, x_, (int64_t)(T), y_); \
+        if (s_) return s_; } while (0)
+#define A_(...) {__VA_ARGS__}
+
 /* Channel mix of RWKV-4/5/6 (receptance-gated) and 7 (plain). x += ffn(LN2(x)). */
 static aviary_status channel_mix(const aviary_model *m, const layer *ly, float *st_ffn, float *x, size_t T,
                                  scratch *sc) {
@@ -983,16 +1004,18 @@ static aviary_status channel_mix(const aviary_model *m, const layer *ly, float *
     aviary_token_shift(sc->xx, T, C, st_ffn, sc->prev);
     if (ver <= 5) aviary_mix_lerp(sc->xx, sc->prev, T, C, ly->fmix_k, sc->m0);
     else aviary_maa_lerp(sc->xx, sc->prev, T, C, ly->fmix_k, sc->m0);
-    LIN(ly->fkey, sc->m0, T, sc->hid);
+    if (ver == 7) LIN(ly->fkey, sc->m0, T, sc->hid);
+    else {
+        if (ver <= 5) aviary_mix_lerp(sc->xx, sc->prev, T, C, ly->fmix_r, sc->m1);
+        else aviary_maa_lerp(sc->xx, sc->prev, T, C, ly->fmix_r, sc->m1);
+        LINS(2, A_(ly->fkey, ly->frecept), A_(sc->m0, sc->m1), A_(sc->hid, sc->r), T);
+    }
     aviary_relu_square(sc->hid, T * F, sc->hid);
     LIN(ly->fvalue, sc->hid, T, sc->out);
     if (ver == 7) {
         aviary_add(x, sc->out, T * C, x);
         return AVIARY_OK;
     }
-    if (ver <= 5) aviary_mix_lerp(sc->xx, sc->prev, T, C, ly->fmix_r, sc->m1);
-    else aviary_maa_lerp(sc->xx, sc->prev, T, C, ly->fmix_r, sc->m1);
-    LIN(ly->frecept, sc->m1, T, sc->r);
     aviary_sigmoid(sc->r, T * C, sc->r);
     for (size_t i = 0; i < T * C; i++) x[i] += sc->r[i] * sc->out[i];
     return AVIARY_OK;
@@ -1005,9 +1028,7 @@ static aviary_status time_mix4(const aviary_model *m, const layer *ly, float *sl
     aviary_mix_lerp(sc->xx, sc->prev, T, C, ly->mix_k, sc->m0);
     aviary_mix_lerp(sc->xx, sc->prev, T, C, ly->mix_v, sc->m1);
     aviary_mix_lerp(sc->xx, sc->prev, T, C, ly->mix_r, sc->m2);
-    LIN(ly->key, sc->m0, T, sc->k);
-    LIN(ly->value, sc->m1, T, sc->v);
-    LIN(ly->recept, sc->m2, T, sc->r);
+    LINS(3, A_(ly->key, ly->value, ly->recept), A_(sc->m0, sc->m1, sc->m2), A_(sc->k, sc->v, sc->r), T);
     aviary_sigmoid(sc->r, T * A, sc->r);
     aviary_wkv4(T, A, ly->decay, ly->first, sc->k, sc->v, sl + 2 * C, sl + 3 * C, sl + 4 * C, sc->y);
     aviary_mul(sc->r, sc->y, T * A, sc->y);
@@ -1025,10 +1046,8 @@ static aviary_status time_mix5(const aviary_model *m, const layer *ly, float *sl
     aviary_mix_lerp(sc->xx, sc->prev, T, C, ly->mix_v, sc->m1);
     aviary_mix_lerp(sc->xx, sc->prev, T, C, ly->mix_r, sc->m2);
     aviary_mix_lerp(sc->xx, sc->prev, T, C, ly->mix_g, sc->m3);
-    LIN(ly->key, sc->m0, T, sc->k);
-    LIN(ly->value, sc->m1, T, sc->v);
-    LIN(ly->recept, sc->m2, T, sc->r);
-    LIN(ly->gate, sc->m3, T, sc->g);
+    LINS(4, A_(ly->key, ly->value, ly->recept, ly->gate), A_(sc->m0, sc->m1, sc->m2, sc->m3),
+         A_(sc->k, sc->v, sc->r, sc->g), T);
     aviary_silu(sc->g, T * A, sc->g);
     aviary_wkv5(T, H, N, sc->r, sc->k, sc->v, ly->decay, ly->first, sl + 2 * C, sc->y);
     aviary_group_norm(sc->y, T, H, N, ly->lnx_w, ly->lnx_b, GN_EPS, sc->y);
@@ -1055,17 +1074,12 @@ static aviary_status time_mix6(const aviary_model *m, const layer *ly, float *sl
         LIN(ly->maa_w2[j], sc->lo2, T, dst[j]);
         aviary_ddlerp(sc->xx, sc->prev, dst[j], T, C, mix[j], dst[j]);
     }
-    LIN(ly->recept, sc->m3, T, sc->r);
-    LIN(ly->key, sc->m1, T, sc->k);
-    LIN(ly->value, sc->m2, T, sc->v);
-    LIN(ly->gate, sc->m4, T, sc->g);
+    LINS(5, A_(ly->recept, ly->key, ly->value, ly->gate, ly->dec_w1), A_(sc->m3, sc->m1, sc->m2, sc->m4, sc->m0),
+         A_(sc->r, sc->k, sc->v, sc->g, sc->lo), T);
     aviary_silu(sc->g, T * A, sc->g);
-    LIN(ly->dec_w1, sc->m0, T, sc->lo);
     aviary_tanh(sc->lo, T * (size_t)m->info.lora_decay, sc->lo);
     LIN(ly->dec_w2, sc->lo, T, sc->w);
-#pragma omp parallel for schedule(static) if (T >= 16)
-    for (size_t t = 0; t < T; t++)
-        for (size_t c = 0; c < A; c++) sc->w[t * A + c] = expf(-expf(ly->decay[c] + sc->w[t * A + c]));
+    aviary__decay_rows(T, A, ly->decay, sc->w, 6);
     aviary_wkv6(T, H, N, sc->r, sc->k, sc->v, sc->w, ly->first, sl + 2 * C, sc->y);
     aviary_group_norm(sc->y, T, H, N, ly->lnx_w, ly->lnx_b, GN_EPS, sc->y);
     aviary_mul(sc->y, sc->g, T * A, sc->y);
@@ -1086,19 +1100,12 @@ static aviary_status time_mix7(const aviary_model *m, int li, const layer *ly, f
     aviary_maa_lerp(sc->xx, sc->prev, T, C, ly->mix_v, sc->m3);
     aviary_maa_lerp(sc->xx, sc->prev, T, C, ly->mix_a, sc->m4);
     aviary_maa_lerp(sc->xx, sc->prev, T, C, ly->mix_g, sc->m5);
-    LIN(ly->recept, sc->m0, T, sc->r);
-    LIN(ly->key, sc->m2, T, sc->k);
-    LIN(ly->value, sc->m3, T, sc->v);
     /* decay w = exp(-e^-0.5 * sigmoid(w0 + tanh(xw @ w1) @ w2)) */
-    LIN(ly->w1, sc->m1, T, sc->lo);
+    LINS(4, A_(ly->recept, ly->key, ly->value, ly->w1), A_(sc->m0, sc->m2, sc->m3, sc->m1),
+         A_(sc->r, sc->k, sc->v, sc->lo), T);
     aviary_tanh(sc->lo, T * (size_t)m->info.lora_decay, sc->lo);
     LIN(ly->w2, sc->lo, T, sc->w);
-#pragma omp parallel for schedule(static) if (T >= 16)
-    for (size_t t = 0; t < T; t++)
-        for (size_t c = 0; c < A; c++) {
-            const float z = ly->w0[c] + sc->w[t * A + c];
-            sc->w[t * A + c] = expf(-0.606531f / (1.0f + expf(-z)));
-        }
+    aviary__decay_rows(T, A, ly->w0, sc->w, 7);
     if (li == 0) memcpy(sc->vfirst, sc->v, T * A * sizeof(float));
     else {
         LIN(ly->v1, sc->m3, T, sc->lo);
@@ -1106,14 +1113,14 @@ static aviary_status time_mix7(const aviary_model *m, int li, const layer *ly, f
         for (size_t t = 0; t < T; t++)
             for (size_t c = 0; c < A; c++) {
                 const size_t i = t * A + c;
-                const float gate = 1.0f / (1.0f + expf(-(ly->v0[c] + sc->g[i])));
+                const float gate = 1.0f / (1.0f + aviary__expf(-(ly->v0[c] + sc->g[i])));
                 sc->v[i] += (sc->vfirst[i] - sc->v[i]) * gate;
             }
     }
     LIN(ly->a1, sc->m4, T, sc->lo);
     LIN(ly->a2, sc->lo, T, sc->a);
     for (size_t t = 0; t < T; t++)
-        for (size_t c = 0; c < A; c++) sc->a[t * A + c] = 1.0f / (1.0f + expf(-(ly->a0[c] + sc->a[t * A + c])));
+        for (size_t c = 0; c < A; c++) sc->a[t * A + c] = 1.0f / (1.0f + aviary__expf(-(ly->a0[c] + sc->a[t * A + c])));
     LIN(ly->g1, sc->m5, T, sc->lo);
     aviary_sigmoid(sc->lo, T * (size_t)m->info.lora_gate, sc->lo);
     LIN(ly->g2, sc->lo, T, sc->g);
@@ -1255,7 +1262,7 @@ static aviary_status eval_common(const aviary_model *m, aviary_state *s, const i
 
 aviary_status aviary_model_eval(const aviary_model *m, aviary_state *s, const int32_t *tokens, size_t n,
                                 float *logits) {
-    return eval_common(m, s, tokens, NULL, n, logits, SEQ_CHUNK);
+    return eval_common(m, s, tokens, NULL, n, logits, m ? m->seq_chunk : SEQ_CHUNK);
 }
 
 aviary_status aviary_model_eval_rnn(const aviary_model *m, aviary_state *s, const int32_t *tokens, size_t n,
@@ -1266,5 +1273,5 @@ aviary_status aviary_model_eval_rnn(const aviary_model *m, aviary_state *s, cons
 aviary_status aviary_model_eval_embeddings(const aviary_model *m, aviary_state *s, const float *emb, size_t n,
                                            float *logits) {
     if (!emb) return aviary_error(AVIARY_INVALID_ARG, "aviary_model_eval_embeddings: NULL input");
-    return eval_common(m, s, NULL, emb, n, logits, SEQ_CHUNK);
+    return eval_common(m, s, NULL, emb, n, logits, m->seq_chunk);
 }

@@ -14,67 +14,110 @@ void aviary_token_shift(const float *x, size_t T, size_t C, float *state, float 
 }
 
 /* Row loops run on the OpenMP threads for sequences, elementwise loops for
- * long arrays; single tokens stay on the calling thread. */
+ * long arrays; single tokens stay on the calling thread.
+ *
+ * The arithmetic lives in small span kernels compiled for AVX-512, AVX2 and
+ * baseline x86-64 (picked at load time) at -O3 (core/CMakeLists.txt): the
+ * arrays may alias (in-place calls), and GCC vectorises loops needing a
+ * runtime alias check only at -O3, so at -O2 these ran one float at a time. */
 #define PAR_ROWS(T) ((T) >= 16)
 #define PAR_N(n) ((n) >= (1u << 16))
 
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__)
+#define TM_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define TM_CLONES
+#endif
+
+TM_CLONES static void mix_lerp_row(const float *x, const float *prev, size_t C, const float *mix, float *y) {
+    for (size_t c = 0; c < C; c++) y[c] = x[c] * mix[c] + prev[c] * (1.0f - mix[c]);
+}
+
+TM_CLONES static void maa_lerp_row(const float *x, const float *prev, size_t C, const float *mix, float *y) {
+    for (size_t c = 0; c < C; c++) y[c] = x[c] + (prev[c] - x[c]) * mix[c];
+}
+
+TM_CLONES static void ddlerp_row(const float *x, const float *prev, const float *m, size_t C, const float *mix,
+                                 float *y) {
+    for (size_t c = 0; c < C; c++) y[c] = x[c] + (prev[c] - x[c]) * (mix[c] + m[c]);
+}
+
 void aviary_mix_lerp(const float *x, const float *prev, size_t T, size_t C, const float *mix, float *y) {
 #pragma omp parallel for schedule(static) if (PAR_ROWS(T))
-    for (size_t t = 0; t < T; t++)
-        for (size_t c = 0; c < C; c++) {
-            const size_t i = t * C + c;
-            y[i] = x[i] * mix[c] + prev[i] * (1.0f - mix[c]);
-        }
+    for (size_t t = 0; t < T; t++) mix_lerp_row(x + t * C, prev + t * C, C, mix, y + t * C);
 }
 
 void aviary_maa_lerp(const float *x, const float *prev, size_t T, size_t C, const float *mix, float *y) {
 #pragma omp parallel for schedule(static) if (PAR_ROWS(T))
-    for (size_t t = 0; t < T; t++)
-        for (size_t c = 0; c < C; c++) {
-            const size_t i = t * C + c;
-            y[i] = x[i] + (prev[i] - x[i]) * mix[c];
-        }
+    for (size_t t = 0; t < T; t++) maa_lerp_row(x + t * C, prev + t * C, C, mix, y + t * C);
 }
 
 void aviary_ddlerp(const float *x, const float *prev, const float *m, size_t T, size_t C, const float *mix,
                    float *y) {
 #pragma omp parallel for schedule(static) if (PAR_ROWS(T))
-    for (size_t t = 0; t < T; t++)
-        for (size_t c = 0; c < C; c++) {
-            const size_t i = t * C + c;
-            y[i] = x[i] + (prev[i] - x[i]) * (mix[c] + m[i]);
-        }
+    for (size_t t = 0; t < T; t++) ddlerp_row(x + t * C, prev + t * C, m + t * C, C, mix, y + t * C);
 }
 
-void aviary_sigmoid(const float *x, size_t n, float *y) {
-#pragma omp parallel for schedule(static) if (PAR_N(n))
-    for (size_t i = 0; i < n; i++) y[i] = 1.0f / (1.0f + expf(-x[i]));
-}
+/* Elementwise maps over n floats: the span kernel on chunks of SPAN. */
+#define SPAN ((size_t)4096)
+#define ELEMENTWISE(name, kernel, ...)                                                       \
+    do {                                                                                     \
+        const size_t nch_ = (n + SPAN - 1) / SPAN;                                           \
+        _Pragma("omp parallel for schedule(static) if (PAR_N(n))")                           \
+        for (size_t ch_ = 0; ch_ < nch_; ch_++) {                                            \
+            const size_t o_ = ch_ * SPAN, len_ = n - o_ < SPAN ? n - o_ : SPAN;              \
+            kernel(__VA_ARGS__);                                                             \
+        }                                                                                    \
+    } while (0)
 
-void aviary_silu(const float *x, size_t n, float *y) {
-#pragma omp parallel for schedule(static) if (PAR_N(n))
-    for (size_t i = 0; i < n; i++) y[i] = x[i] / (1.0f + expf(-x[i]));
+TM_CLONES static void sigmoid_span(const float *x, size_t n, float *y) {
+    for (size_t i = 0; i < n; i++) y[i] = 1.0f / (1.0f + aviary__expf(-x[i]));
 }
-
-void aviary_relu_square(const float *x, size_t n, float *y) {
-#pragma omp parallel for schedule(static) if (PAR_N(n))
+TM_CLONES static void silu_span(const float *x, size_t n, float *y) {
+    for (size_t i = 0; i < n; i++) y[i] = x[i] / (1.0f + aviary__expf(-x[i]));
+}
+TM_CLONES static void relu_square_span(const float *x, size_t n, float *y) {
     for (size_t i = 0; i < n; i++) {
         const float r = x[i] > 0.0f ? x[i] : 0.0f;
         y[i] = r * r;
     }
 }
-
-void aviary_tanh(const float *x, size_t n, float *y) {
-#pragma omp parallel for schedule(static) if (PAR_N(n))
+static void tanh_span(const float *x, size_t n, float *y) {
     for (size_t i = 0; i < n; i++) y[i] = tanhf(x[i]);
 }
-
-void aviary_mul(const float *a, const float *b, size_t n, float *y) {
-#pragma omp parallel for schedule(static) if (PAR_N(n))
+TM_CLONES static void mul_span(const float *a, const float *b, size_t n, float *y) {
     for (size_t i = 0; i < n; i++) y[i] = a[i] * b[i];
 }
-
-void aviary_add(const float *a, const float *b, size_t n, float *y) {
-#pragma omp parallel for schedule(static) if (PAR_N(n))
+TM_CLONES static void add_span(const float *a, const float *b, size_t n, float *y) {
     for (size_t i = 0; i < n; i++) y[i] = a[i] + b[i];
+}
+
+void aviary_sigmoid(const float *x, size_t n, float *y) { ELEMENTWISE(sigmoid, sigmoid_span, x + o_, len_, y + o_); }
+void aviary_silu(const float *x, size_t n, float *y) { ELEMENTWISE(silu, silu_span, x + o_, len_, y + o_); }
+void aviary_relu_square(const float *x, size_t n, float *y) {
+    ELEMENTWISE(relu_square, relu_square_span, x + o_, len_, y + o_);
+}
+void aviary_tanh(const float *x, size_t n, float *y) { ELEMENTWISE(tanh, tanh_span, x + o_, len_, y + o_); }
+void aviary_mul(const float *a, const float *b, size_t n, float *y) {
+    ELEMENTWISE(mul, mul_span, a + o_, b + o_, len_, y + o_);
+}
+void aviary_add(const float *a, const float *b, size_t n, float *y) {
+    ELEMENTWISE(add, add_span, a + o_, b + o_, len_, y + o_);
+}
+
+/* Data-dependent decays, in place over w [T, A] with the per-channel base b:
+ * RWKV-6 w = exp(-exp(b + w)); RWKV-7 w = exp(-e^-0.5 sigmoid(b + w)). */
+TM_CLONES static void decay6_row(const float *b, size_t n, float *w) {
+    for (size_t i = 0; i < n; i++) w[i] = aviary__expf(-aviary__expf(b[i] + w[i]));
+}
+TM_CLONES static void decay7_row(const float *b, size_t n, float *w) {
+    for (size_t i = 0; i < n; i++) w[i] = aviary__expf(-0.606531f / (1.0f + aviary__expf(-(b[i] + w[i]))));
+}
+
+void aviary__decay_rows(size_t T, size_t A, const float *b, float *w, int version) {
+#pragma omp parallel for schedule(static) if (PAR_ROWS(T))
+    for (size_t t = 0; t < T; t++) {
+        if (version == 6) decay6_row(b, A, w + t * A);
+        else decay7_row(b, A, w + t * A);
+    }
 }

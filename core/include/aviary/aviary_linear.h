@@ -11,6 +11,17 @@
  *
  * A linear is immutable after creation: forward may be called concurrently
  * from any number of threads. Activations and outputs are always f32.
+ *
+ * Backends: oneDNN by default -- one-token calls (m <= 4) run aviary's own
+ * AVX-512 GEMV kernels over the packed blocks (memory bound), larger m the
+ * oneDNN matmul primitive (AMX / AVX-512). The environment variable
+ * AVIARY_MATMUL=c, read at create time, selects the portable C loops instead
+ * (also the fallback where oneDNN's layout is not one aviary recognises).
+ * Precision: bf16 weights are computed with f32 x (exactly in the GEMV, to
+ * ~2^-16 via a bf16 hi + lo split in the primitive); int8 weights (symmetric,
+ * per-output-channel scale) are computed with x quantized per row in two
+ * int8 levels (value + residual, ~15 bits) on the oneDNN backend, f32 x on
+ * the C one. docs/precision.md has the logit error each costs.
  */
 #ifndef AVIARY_LINEAR_H
 #define AVIARY_LINEAR_H
