@@ -61,3 +61,7 @@ aviary_cli_error_test(tokenize_error_decode_range "--decode: expected an integer
                       tokenize --decode 70000)
 add_test(NAME vocab_install COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/vocab_install.sh ${CMAKE_COMMAND} ${PROJECT_BINARY_DIR})
 set_tests_properties(vocab_install PROPERTIES ENVIRONMENT "${AVIARY_TEST_ENV}" LABELS "cli;slow" PASS_REGULAR_EXPRESSION "PASS")
+# Found by fuzz_tokenizer: a literal that ends the file right after its quote
+# (UBSan: arithmetic on a NULL buffer before the fix).
+aviary_cli_error_test(generate_error_vocab_unterminated "corpus/tokenizer/unterminated.txt:1: unterminated literal"
+                      generate -m ${_m} -p hi --vocab corpus/tokenizer/unterminated.txt)

@@ -50,3 +50,7 @@ aviary_cli_error_test(classify_bad_labels "vision_three_labels.txt: 3 labels, th
                       classify -c pipelines/vision_bad_labels.json fixtures/vision-vrwkv6/input.png)
 aviary_cli_error_test(classify_truncated_bmp "truncated.bmp: truncated image data"
                       classify -c ../examples/classify/fixture-vrwkv6.json corpus/image/truncated.bmp)
+# Found by fuzz_image: a DHT table with more than 256 codes makes Debian's stb
+# write past its Huffman table; aviary refuses it first.
+aviary_cli_error_test(classify_bad_huffman "bad_huffman.jpg: corrupt JPEG \\(Huffman table with more than 256 codes\\)"
+                      classify -c ../examples/classify/fixture-vrwkv6.json corpus/image/bad_huffman.jpg)

@@ -56,6 +56,41 @@ static bool jpeg_truncated(const uint8_t *d, size_t n) {
     return last_sos == 0 || last_eoi < last_sos;
 }
 
+/* stb_image as Debian 12 ships it writes past its Huffman size table when a
+ * DHT segment's 16 code counts add up to more than 256 (later stb releases
+ * check this). Walk the JPEG's segments as stb does (fill bytes, stuffed FF00
+ * and RSTn inside scans skipped) and find such a table before stb sees it. */
+static bool jpeg_bad_huffman(const uint8_t *d, size_t n) {
+    size_t i = 2;
+    while (i + 4 <= n) {
+        if (d[i] != 0xFF) { /* entropy-coded data: look for the next marker */
+            i++;
+            continue;
+        }
+        const uint8_t m = d[i + 1];
+        if (m == 0xFF) { /* fill byte */
+            i++;
+            continue;
+        }
+        if (m == 0x00 || m == 0x01 || (m >= 0xD0 && m <= 0xD9)) { /* stuffing, TEM, RSTn, SOI, EOI */
+            i += 2;
+            continue;
+        }
+        const size_t len = (size_t)d[i + 2] << 8 | d[i + 3];
+        const size_t seg_end = i + 2 + len < n ? i + 2 + len : n;
+        if (m == 0xC4) {
+            for (size_t p = i + 4; p + 17 <= seg_end;) {
+                unsigned total = 0;
+                for (int k = 1; k <= 16; k++) total += d[p + k];
+                if (total > 256) return true;
+                p += 17 + total;
+            }
+        }
+        i += 2 + (len < 2 ? 2 : len);
+    }
+    return false;
+}
+
 static uint32_t le32(const uint8_t *p) { return p[0] | p[1] << 8 | p[2] << 16 | (uint32_t)p[3] << 24; }
 static uint16_t le16(const uint8_t *p) { return (uint16_t)(p[0] | p[1] << 8); }
 
@@ -134,6 +169,8 @@ aviary_status aviary_image_load_memory(const void *data, size_t size, const char
     if (raw_truncated(d, size, w, h)) return aviary_error(AVIARY_FORMAT, "%s: truncated image data", name);
     bool is_jpeg = size >= 3 && d[0] == 0xFF && d[1] == 0xD8 && d[2] == 0xFF;
     if (is_jpeg && jpeg_truncated(d, size)) return aviary_error(AVIARY_FORMAT, "%s: truncated JPEG (no end-of-image marker)", name);
+    if (is_jpeg && jpeg_bad_huffman(d, size))
+        return aviary_error(AVIARY_FORMAT, "%s: corrupt JPEG (Huffman table with more than 256 codes)", name);
     int cw = 0, ch = 0, cc = 0;
     /* req_comp 3: stb replicates grey and drops alpha, as convert('RGB'). */
     stbi_uc *px = stbi_load_from_memory(d, (int)size, &cw, &ch, &cc, 3);

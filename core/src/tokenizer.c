@@ -199,7 +199,7 @@ static aviary_status parse_literal(builder *b, const char *line, size_t end, siz
      * token is never longer than its source. */
     if (end - i > 16 * (size_t)AVIARY_TOKENIZER_MAX_TOKEN_BYTES)
         return aviary_error(AVIARY_FORMAT, "%s:%u: line too long for a vocabulary entry", b->name, ln);
-    aviary_status st = blob_reserve(b, end - i);
+    aviary_status st = blob_reserve(b, end - i + 1) /* +1: never NULL, even for an empty tail */;
     if (st) return st;
     uint8_t *o = b->blob + b->blob_len;
     size_t n = 0;
