@@ -76,7 +76,10 @@ static void usage(FILE *f) {
             "    --no-drop-last   score every window (the official loader drops the last\n"
             "                     incomplete batch)\n"
             "  --stream           after the first forecast, read rows (same layout as DATA.csv,\n"
-            "                     no header) from stdin and forecast again after each\n"
+            "                     no header) from stdin and forecast again after each; the\n"
+            "                     model stays loaded and keeps a rolling window of the last\n"
+            "                     seq_len rows (RWKV-TS normalises and re-patches every\n"
+            "                     window, so each forecast is one pass over that window)\n"
             "  --bench            measure forecasts per second on DATA.csv's last window\n");
 }
 
