@@ -54,3 +54,7 @@ aviary_cli_error_test(classify_truncated_bmp "truncated.bmp: truncated image dat
 # write past its Huffman table; aviary refuses it first.
 aviary_cli_error_test(classify_bad_huffman "bad_huffman.jpg: corrupt JPEG \\(Huffman table with more than 256 codes\\)"
                       classify -c ../examples/classify/fixture-vrwkv6.json corpus/image/bad_huffman.jpg)
+aviary_cli_error_test(classify_bad_huffman_header "bad_huffman_header.jpg: corrupt JPEG \\(Huffman table with more than 256 codes\\)"
+                      classify -c ../examples/classify/fixture-vrwkv6.json corpus/image/bad_huffman_header.jpg)
+aviary_cli_error_test(classify_pnm_overflow "huge_number.pgm: corrupt PNM header \\(a number with more than 9 digits\\)"
+                      classify -c ../examples/classify/fixture-vrwkv6.json corpus/image/huge_number.pgm)

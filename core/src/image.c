@@ -8,21 +8,9 @@
 #include "aviary/aviary_image.h"
 #include "internal.h"
 
-#define STBI_MAX_DIMENSIONS AVIARY_IMAGE_MAX_SIDE
-#define STBI_NO_HDR
+/* stb_image is compiled once, in stb_image_impl.c (see why there). */
 #define STBI_NO_STDIO
-#define STBI_NO_LINEAR
-#define STB_IMAGE_STATIC
-#define STB_IMAGE_IMPLEMENTATION
-/* stb declares some static functions it never defines with STB_IMAGE_STATIC;
- * that warning is emitted at the end of the file, so it stays off here. */
-#pragma GCC diagnostic ignored "-Wunused-function"
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wsign-compare"
-#pragma GCC diagnostic ignored "-Wunused-but-set-variable"
-#pragma GCC diagnostic ignored "-Wimplicit-fallthrough"
 #include <stb_image.h>
-#pragma GCC diagnostic pop
 
 void aviary_image_free(aviary_image *img) {
     if (!img) return;
@@ -57,13 +45,16 @@ static bool jpeg_truncated(const uint8_t *d, size_t n) {
 }
 
 /* stb_image as Debian 12 ships it writes past its Huffman size table when a
- * DHT segment's 16 code counts add up to more than 256 (later stb releases
- * check this). Walk the JPEG's segments as stb does (fill bytes, stuffed FF00
- * and RSTn inside scans skipped) and find such a table before stb sees it. */
+ * DHT table's 16 code counts add up to more than 256 (later stb releases
+ * check this), already in stbi_info. Walk the markers as stb does (fill
+ * bytes skipped, bytes between markers and stuffed FF00/RSTn inside scans
+ * passed over; a DHT segment's tables read while its length lasts, reading
+ * past the segment like stb, zeros past the end of the file) and find such a
+ * table before stb sees it. */
 static bool jpeg_bad_huffman(const uint8_t *d, size_t n) {
-    size_t i = 2;
-    while (i + 4 <= n) {
-        if (d[i] != 0xFF) { /* entropy-coded data: look for the next marker */
+    size_t i = 0;
+    while (i + 1 < n) {
+        if (d[i] != 0xFF) {
             i++;
             continue;
         }
@@ -76,13 +67,16 @@ static bool jpeg_bad_huffman(const uint8_t *d, size_t n) {
             i += 2;
             continue;
         }
+        if (i + 4 > n) break;
         const size_t len = (size_t)d[i + 2] << 8 | d[i + 3];
-        const size_t seg_end = i + 2 + len < n ? i + 2 + len : n;
-        if (m == 0xC4) {
-            for (size_t p = i + 4; p + 17 <= seg_end;) {
+        if (m == 0xC4 && len > 2) {
+            long left = (long)len - 2;
+            size_t p = i + 4;
+            while (left > 0) {
                 unsigned total = 0;
-                for (int k = 1; k <= 16; k++) total += d[p + k];
+                for (size_t k = 1; k <= 16; k++) total += p + k < n ? d[p + k] : 0;
                 if (total > 256) return true;
+                left -= 17 + (long)total;
                 p += 17 + total;
             }
         }
@@ -94,23 +88,41 @@ static bool jpeg_bad_huffman(const uint8_t *d, size_t n) {
 static uint32_t le32(const uint8_t *p) { return p[0] | p[1] << 8 | p[2] << 16 | (uint32_t)p[3] << 24; }
 static uint16_t le16(const uint8_t *p) { return (uint16_t)(p[0] | p[1] << 8); }
 
+/* The three numbers of a binary PNM header (P5/P6: width, height, maxval),
+ * parsed as stb does (whitespace and # comments between them); *end is just
+ * past the last digit. False when a number has more than 9 digits: Debian
+ * 12's stb accumulates them in an int without an overflow check. */
+static bool pnm_header(const uint8_t *d, size_t n, unsigned long v[3], size_t *end) {
+    size_t pos = 2;
+    for (int i = 0; i < 3; i++) {
+        for (;;) { /* whitespace and comments */
+            while (pos < n && (d[pos] == ' ' || d[pos] == '\t' || d[pos] == '\n' || d[pos] == '\r' ||
+                               d[pos] == '\f' || d[pos] == '\v'))
+                pos++;
+            if (pos < n && d[pos] == '#')
+                while (pos < n && d[pos] != '\n' && d[pos] != '\r') pos++;
+            else
+                break;
+        }
+        v[i] = 0;
+        int digits = 0;
+        while (pos < n && d[pos] >= '0' && d[pos] <= '9') {
+            if (++digits > 9) return false;
+            v[i] = v[i] * 10 + (unsigned long)(d[pos++] - '0');
+        }
+    }
+    *end = pos;
+    return true;
+}
+
 /* stb fills the missing end of a PNM, BMP or TGA file with zeros instead of
  * failing; those formats say exactly how many bytes they need (TGA's
  * run-length packets are walked). Returns true if the file is shorter. */
 static bool raw_truncated(const uint8_t *d, size_t n, int w, int h) {
     if (n >= 2 && d[0] == 'P' && (d[1] == '5' || d[1] == '6')) {
-        size_t pos = 2;
-        unsigned long v[3] = {0, 0, 0};
-        for (int i = 0; i < 3; i++) {
-            for (;;) { /* whitespace and comments */
-                while (pos < n && (d[pos] == ' ' || d[pos] == '\t' || d[pos] == '\n' || d[pos] == '\r')) pos++;
-                if (pos < n && d[pos] == '#')
-                    while (pos < n && d[pos] != '\n') pos++;
-                else
-                    break;
-            }
-            while (pos < n && d[pos] >= '0' && d[pos] <= '9' && v[i] < 1000000) v[i] = v[i] * 10 + (d[pos++] - '0');
-        }
+        unsigned long v[3];
+        size_t pos;
+        if (!pnm_header(d, n, v, &pos)) return true;
         pos++; /* the single whitespace before the samples */
         const unsigned long long need =
             (unsigned long long)w * (unsigned long long)h * (d[1] == '6' ? 3u : 1u) * (v[2] > 255 ? 2u : 1u);
@@ -153,6 +165,12 @@ aviary_status aviary_image_load_memory(const void *data, size_t size, const char
     int w = 0, h = 0, comp = 0;
     if (size >= 10 && !memcmp(d, "#?RADIANCE", 10))
         return aviary_error(AVIARY_UNSUPPORTED, "%s: HDR (Radiance) images are not supported", name);
+    unsigned long pnm[3];
+    size_t pnm_end;
+    if (size >= 2 && d[0] == 'P' && (d[1] == '5' || d[1] == '6') && !pnm_header(d, size, pnm, &pnm_end))
+        return aviary_error(AVIARY_FORMAT, "%s: corrupt PNM header (a number with more than 9 digits)", name);
+    if (d[0] == 0xFF && jpeg_bad_huffman(d, size))
+        return aviary_error(AVIARY_FORMAT, "%s: corrupt JPEG (Huffman table with more than 256 codes)", name);
     if (!stbi_info_from_memory(d, (int)size, &w, &h, &comp)) {
         const char *why = stbi_failure_reason();
         return aviary_error(AVIARY_FORMAT, "%s: not a readable image (PNG, JPEG, BMP, GIF, TGA, PSD, PNM)%s%s", name,
@@ -169,8 +187,6 @@ aviary_status aviary_image_load_memory(const void *data, size_t size, const char
     if (raw_truncated(d, size, w, h)) return aviary_error(AVIARY_FORMAT, "%s: truncated image data", name);
     bool is_jpeg = size >= 3 && d[0] == 0xFF && d[1] == 0xD8 && d[2] == 0xFF;
     if (is_jpeg && jpeg_truncated(d, size)) return aviary_error(AVIARY_FORMAT, "%s: truncated JPEG (no end-of-image marker)", name);
-    if (is_jpeg && jpeg_bad_huffman(d, size))
-        return aviary_error(AVIARY_FORMAT, "%s: corrupt JPEG (Huffman table with more than 256 codes)", name);
     int cw = 0, ch = 0, cc = 0;
     /* req_comp 3: stb replicates grey and drops alpha, as convert('RGB'). */
     stbi_uc *px = stbi_load_from_memory(d, (int)size, &cw, &ch, &cc, 3);
