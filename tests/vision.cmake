@@ -58,3 +58,7 @@ aviary_cli_error_test(classify_bad_huffman_header "bad_huffman_header.jpg: corru
                       classify -c ../examples/classify/fixture-vrwkv6.json corpus/image/bad_huffman_header.jpg)
 aviary_cli_error_test(classify_pnm_overflow "huge_number.pgm: corrupt PNM header \\(a number with more than 9 digits\\)"
                       classify -c ../examples/classify/fixture-vrwkv6.json corpus/image/huge_number.pgm)
+# Found by fuzz_image: a 16-bit greyscale PGM (stb 2.27's own RGB conversion
+# read past its buffer; ASan fails this test without aviary's conversion).
+aviary_cli_test(classify_grey16_pgm classify -c ../examples/classify/fixture-vrwkv6.json corpus/image/grey16.pgm
+                PASS_REGEX "grey16.pgm\n +1\\. ")

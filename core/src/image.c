@@ -188,8 +188,10 @@ aviary_status aviary_image_load_memory(const void *data, size_t size, const char
     bool is_jpeg = size >= 3 && d[0] == 0xFF && d[1] == 0xD8 && d[2] == 0xFF;
     if (is_jpeg && jpeg_truncated(d, size)) return aviary_error(AVIARY_FORMAT, "%s: truncated JPEG (no end-of-image marker)", name);
     int cw = 0, ch = 0, cc = 0;
-    /* req_comp 3: stb replicates grey and drops alpha, as convert('RGB'). */
-    stbi_uc *px = stbi_load_from_memory(d, (int)size, &cw, &ch, &cc, 3);
+    /* Native channels (req_comp 0), converted to RGB below: stb 2.27's own
+     * conversion treats 16-bit samples as 8-bit (a 16-bit PGM asked for 3
+     * channels reads past its buffer). */
+    stbi_uc *px = stbi_load_from_memory(d, (int)size, &cw, &ch, &cc, 0);
     if (!px) {
         const char *why = stbi_failure_reason();
         aviary_status st = AVIARY_FORMAT;
@@ -201,12 +203,21 @@ aviary_status aviary_image_load_memory(const void *data, size_t size, const char
             return aviary_error(st, "%s: truncated or corrupt image data (%s)", name, why);
         return aviary_error(st, "%s: cannot decode image: %s", name, why ? why : "unknown error");
     }
-    if (cw != w || ch != h) {
+    if (cw != w || ch != h || cc < 1 || cc > 4) {
         stbi_image_free(px);
         return aviary_error(AVIARY_FORMAT, "%s: inconsistent image header", name);
     }
     aviary_status st = image_alloc(out, w, h);
-    if (st == AVIARY_OK) memcpy(out->rgb, px, (size_t)w * (size_t)h * 3);
+    if (st == AVIARY_OK) {
+        /* As PIL's convert('RGB'): grey replicated, alpha dropped. */
+        const size_t n = (size_t)w * (size_t)h;
+        for (size_t i = 0; i < n; i++) {
+            const stbi_uc *p = px + i * (size_t)cc;
+            uint8_t *o = out->rgb + i * 3;
+            if (cc < 3) o[0] = o[1] = o[2] = p[0];
+            else o[0] = p[0], o[1] = p[1], o[2] = p[2];
+        }
+    }
     stbi_image_free(px);
     return st;
 }
