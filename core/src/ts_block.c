@@ -3,6 +3,7 @@
 #include <math.h>
 #include <stdio.h>
 #include "internal.h"
+#include "weights.h"
 #include "aviary/aviary_blocks.h"
 #include "aviary/aviary_ts_block.h"
 
@@ -58,27 +59,12 @@ static aviary_status get_vec(const aviary_checkpoint *ck, const char *prefix, co
     return AVIARY_OK;
 }
 
+/* Linear prefix+key (weight [outn, in] + bias); counts its parameters. */
 static aviary_status get_linear(const aviary_checkpoint *ck, const char *prefix, const char *key, int64_t in,
                                 int64_t outn, const aviary_linear_params *lp, aviary_linear **out, int64_t *count) {
-    char wn[256], bn[256];
-    snprintf(wn, sizeof wn, "%s%s.weight", prefix, key);
-    snprintf(bn, sizeof bn, "%s%s.bias", prefix, key);
-    const aviary_tensor *w, *b;
-    aviary_status s = aviary_checkpoint_get(ck, wn, &w);
-    if (s) return s;
-    s = aviary_checkpoint_get(ck, bn, &b);
-    if (s) return s;
-    char shp[96];
-    if (w->ndim != 2 || w->shape[0] != outn || w->shape[1] != in)
-        return aviary_error(AVIARY_SHAPE, "%s: %s has shape %s, expected [%lld, %lld]", aviary_checkpoint_path(ck), wn,
-                            aviary_tensor_shape_str(w, shp, sizeof shp), (long long)outn, (long long)in);
-    if (aviary_tensor_numel(b) != outn)
-        return aviary_error(AVIARY_SHAPE, "%s: %s has shape %s, expected [%lld]", aviary_checkpoint_path(ck), bn,
-                            aviary_tensor_shape_str(b, shp, sizeof shp), (long long)outn);
-    s = aviary_linear_create(w, b, lp, out);
-    if (s) return s;
-    *count += in * outn + outn;
-    return AVIARY_OK;
+    aviary_status s = aviary__w_linear_bias(ck, prefix, key, outn, in, lp, out, NULL);
+    if (!s) *count += in * outn + outn;
+    return s;
 }
 
 aviary_status aviary_x051a_block_create(const aviary_checkpoint *ck, const char *prefix,

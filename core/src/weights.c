@@ -161,3 +161,31 @@ int aviary__w_count(const aviary__weights *W, const char *fmt) {
         n++;
     }
 }
+
+aviary_status aviary__w_linear_bias(const aviary_checkpoint *ck, const char *prefix, const char *key, int64_t out,
+                                    int64_t in, const aviary_linear_params *lp, aviary_linear **lin, int64_t dims[2]) {
+    char wn[256], bn[256];
+    snprintf(wn, sizeof wn, "%s%s.weight", prefix, key);
+    snprintf(bn, sizeof bn, "%s%s.bias", prefix, key);
+    const aviary_tensor *w, *b;
+    aviary_status s;
+    if ((s = aviary_checkpoint_get(ck, wn, &w)) || (s = aviary_checkpoint_get(ck, bn, &b))) return s;
+    char shp[96];
+    if (w->ndim != 2 || w->shape[0] <= 0 || w->shape[1] <= 0 || (out > 0 && w->shape[0] != out) ||
+        (in > 0 && w->shape[1] != in)) {
+        if (out <= 0 && in <= 0)
+            return aviary_error(AVIARY_SHAPE, "%s: %s has shape %s, expected a 2-D weight", aviary_checkpoint_path(ck),
+                                wn, aviary_tensor_shape_str(w, shp, sizeof shp));
+        return aviary_error(AVIARY_SHAPE, "%s: %s has shape %s, expected [%lld, %lld]", aviary_checkpoint_path(ck), wn,
+                            aviary_tensor_shape_str(w, shp, sizeof shp), (long long)out, (long long)in);
+    }
+    if (aviary_tensor_numel(b) != w->shape[0])
+        return aviary_error(AVIARY_SHAPE, "%s: %s has shape %s, expected [%lld]", aviary_checkpoint_path(ck), bn,
+                            aviary_tensor_shape_str(b, shp, sizeof shp), (long long)w->shape[0]);
+    if ((s = aviary_linear_create(w, b, lp, lin))) return s;
+    if (dims) {
+        dims[0] = w->shape[0];
+        dims[1] = w->shape[1];
+    }
+    return AVIARY_OK;
+}

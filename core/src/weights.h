@@ -79,4 +79,15 @@ AVIARY_INTERNAL int64_t aviary__w_dim(aviary__weights *W, int axis, const char *
  * %d): the layer count. Never sets an error. */
 AVIARY_INTERNAL int aviary__w_count(const aviary__weights *W, const char *fmt);
 
+/* A new aviary_linear (caller owns it; aviary_linear_free) from an nn.Linear
+ * with bias: weight prefix+key+".weight" of shape [out, in] and bias
+ * prefix+key+".bias" of `out` values. out or in <= 0 accepts any size of
+ * that axis; dims (may be NULL) receives {out, in} as found. A missing tensor
+ * is aviary_checkpoint_get's error; a wrong shape is "FILE: NAME has shape
+ * S, expected [out, in]" (or "expected a 2-D weight" when neither size is
+ * fixed) / "expected [out]" for the bias (AVIARY_SHAPE). */
+AVIARY_INTERNAL aviary_status aviary__w_linear_bias(const aviary_checkpoint *ck, const char *prefix, const char *key,
+                                                    int64_t out, int64_t in, const aviary_linear_params *lp,
+                                                    aviary_linear **lin, int64_t dims[2]);
+
 #endif
