@@ -20,6 +20,13 @@ int cli_fail_status(aviary_status s);
 bool cli_parse_int(const char *opt, const char *s, long min, long max, long *out);
 bool cli_parse_float(const char *opt, const char *s, double min, double max, double *out);
 
+/* The whole file `path` as a malloc'd, NUL-terminated buffer (caller frees)
+ * and its length in *len; NULL with errno set if it cannot be read. */
+char *cli_read_file(const char *path, size_t *len);
+/* A file named in `base` (e.g. a pipeline file): an absolute `name` as is, a
+ * relative one taken from base's directory; written to out (n bytes). */
+void cli_resolve_path(const char *base, const char *name, char *out, size_t n);
+
 /* Subcommands. */
 int cli_cmd_inspect(int argc, char **argv);
 int cli_cmd_verify(int argc, char **argv);

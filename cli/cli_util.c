@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include "cli.h"
 
 int cli_fail(const char *fmt, ...) {
@@ -43,4 +44,40 @@ bool cli_parse_float(const char *opt, const char *s, double min, double max, dou
     }
     *out = v;
     return true;
+}
+
+char *cli_read_file(const char *path, size_t *len) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    char *buf = NULL;
+    size_t n = 0, cap = 0;
+    for (;;) { /* read to EOF: works for pipes and growing files too */
+        if (n + 4096 > cap) {
+            cap = cap ? cap * 2 : 65536;
+            char *nb = realloc(buf, cap + 1);
+            if (!nb) {
+                free(buf);
+                fclose(f);
+                return NULL;
+            }
+            buf = nb;
+        }
+        size_t got = fread(buf + n, 1, cap - n, f);
+        n += got;
+        if (!got) break;
+    }
+    fclose(f);
+    buf[n] = '\0';
+    *len = n;
+    return buf;
+}
+
+void cli_resolve_path(const char *base, const char *name, char *out, size_t n) {
+    if (name[0] == '/') {
+        snprintf(out, n, "%s", name);
+        return;
+    }
+    const char *slash = strrchr(base, '/');
+    int dl = slash ? (int)(slash - base) : 0;
+    snprintf(out, n, "%.*s%s%s", dl, base, slash ? "/" : "", name);
 }

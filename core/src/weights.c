@@ -23,10 +23,16 @@ void aviary__f32s_free(aviary__f32s *l) {
     l->n = l->cap = 0;
 }
 
-/* Formats fmt/ap into name (the name without the prefix). */
-static void vname(char *name, size_t size, const char *fmt, va_list ap) {
-    vsnprintf(name, size, fmt, ap);
-}
+/* Declares `char name[200]` holding the printf-formatted `fmt` and the
+ * function's variadic arguments (the tensor name without the prefix). */
+#define FORMAT_NAME(name, fmt)                      \
+    char name[200];                                 \
+    do {                                            \
+        va_list ap_;                                \
+        va_start(ap_, fmt);                         \
+        vsnprintf(name, sizeof name, fmt, ap_);     \
+        va_end(ap_);                                \
+    } while (0)
 
 static const aviary_tensor *find_name(const aviary__weights *W, const char *name) {
     char full[256];
@@ -35,11 +41,7 @@ static const aviary_tensor *find_name(const aviary__weights *W, const char *name
 }
 
 const aviary_tensor *aviary__w_find(const aviary__weights *W, const char *fmt, ...) {
-    char name[200];
-    va_list ap;
-    va_start(ap, fmt);
-    vname(name, sizeof name, fmt, ap);
-    va_end(ap);
+    FORMAT_NAME(name, fmt);
     return find_name(W, name);
 }
 
@@ -61,21 +63,13 @@ static const aviary_tensor *need_name(aviary__weights *W, int64_t numel, const c
 }
 
 const aviary_tensor *aviary__w_need(aviary__weights *W, int64_t numel, const char *fmt, ...) {
-    char name[200];
-    va_list ap;
-    va_start(ap, fmt);
-    vname(name, sizeof name, fmt, ap);
-    va_end(ap);
+    FORMAT_NAME(name, fmt);
     return need_name(W, numel, name);
 }
 
 float *aviary__w_vec(aviary__weights *W, bool optional, int64_t numel, const char *fmt, ...) {
     if (W->st) return NULL;
-    char name[200];
-    va_list ap;
-    va_start(ap, fmt);
-    vname(name, sizeof name, fmt, ap);
-    va_end(ap);
+    FORMAT_NAME(name, fmt);
     if (optional && !find_name(W, name)) return NULL;
     const aviary_tensor *t = need_name(W, numel, name);
     if (!t) return NULL;
@@ -119,11 +113,7 @@ aviary_linear *aviary__w_lin_view(aviary__weights *W, const aviary_tensor *t, in
 
 aviary_linear *aviary__w_lin(aviary__weights *W, int64_t out, int64_t in, const char *fmt, ...) {
     if (W->st) return NULL;
-    char name[200];
-    va_list ap;
-    va_start(ap, fmt);
-    vname(name, sizeof name, fmt, ap);
-    va_end(ap);
+    FORMAT_NAME(name, fmt);
     const aviary_tensor *t = need_name(W, out * in, name);
     if (t && (t->ndim != 2 || t->shape[0] != out)) {
         char shp[96];
@@ -137,11 +127,7 @@ aviary_linear *aviary__w_lin(aviary__weights *W, int64_t out, int64_t in, const 
 
 int64_t aviary__w_dim(aviary__weights *W, int axis, const char *fmt, ...) {
     if (W->st) return 0;
-    char name[200];
-    va_list ap;
-    va_start(ap, fmt);
-    vname(name, sizeof name, fmt, ap);
-    va_end(ap);
+    FORMAT_NAME(name, fmt);
     const aviary_tensor *t = need_name(W, -1, name);
     if (!t) return 0;
     if (t->ndim <= axis) {
