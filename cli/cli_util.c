@@ -5,6 +5,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include "cli.h"
 
 int cli_fail(const char *fmt, ...) {
@@ -80,4 +82,42 @@ void cli_resolve_path(const char *base, const char *name, char *out, size_t n) {
     const char *slash = strrchr(base, '/');
     int dl = slash ? (int)(slash - base) : 0;
     snprintf(out, n, "%.*s%s%s", dl, base, slash ? "/" : "", name);
+}
+
+int cli_out_open(cli_out *o, const char *path) {
+    size_t fl = strlen(path);
+    o->f = NULL;
+    o->path = path;
+    o->tmp = malloc(fl + 16);
+    if (!o->tmp) return cli_fail("%s: out of memory", path);
+    snprintf(o->tmp, fl + 16, "%s.tmpXXXXXX", path);
+    int fd = mkstemp(o->tmp);
+    if (fd < 0) {
+        int rc = cli_fail("%s: cannot create (%s)", path, strerror(errno));
+        free(o->tmp);
+        return rc;
+    }
+    mode_t um = umask(0);
+    umask(um);
+    if (fchmod(fd, 0666 & ~um) != 0) { /* mkstemp makes 0600; give the usual mode (best effort) */
+    }
+    if (!(o->f = fdopen(fd, "wb"))) {
+        int e = errno;
+        close(fd);
+        unlink(o->tmp);
+        free(o->tmp);
+        return cli_fail("%s: cannot write (%s)", path, strerror(e));
+    }
+    return 0;
+}
+
+int cli_out_close(cli_out *o, int rc) {
+    bool bad = ferror(o->f) != 0;
+    if (fclose(o->f) != 0) bad = true;
+    if (!rc && bad) rc = cli_fail("%s: write failed (%s)", o->path, strerror(errno));
+    if (!rc && rename(o->tmp, o->path) != 0)
+        rc = cli_fail("%s: cannot rename the temporary file (%s)", o->path, strerror(errno));
+    if (rc) unlink(o->tmp);
+    free(o->tmp);
+    return rc;
 }

@@ -158,22 +158,9 @@ static int write_npy(FILE *f, const aviary_value *v) {
 
 static int write_output(const char *file, const aviary_value *v) {
     size_t fl = strlen(file);
-    char *tmp = malloc(fl + 16);
-    if (!tmp) return cli_fail("run: out of memory");
-    snprintf(tmp, fl + 16, "%s.tmpXXXXXX", file);
-    int fd = mkstemp(tmp);
-    if (fd < 0) {
-        int rc = cli_fail("%s: cannot create (%s)", file, strerror(errno));
-        free(tmp);
-        return rc;
-    }
-    FILE *f = fdopen(fd, "wb");
-    if (!f) {
-        close(fd);
-        unlink(tmp);
-        free(tmp);
-        return cli_fail("%s: cannot write (%s)", file, strerror(errno));
-    }
+    cli_out out;
+    if (cli_out_open(&out, file)) return 1;
+    FILE *f = out.f;
     int rc = 0;
     if (v->type != AVIARY_PORT_TENSOR) fputs(v->text ? v->text : "", f);
     else if (fl > 4 && !strcmp(file + fl - 4, ".npy")) rc = write_npy(f, v);
@@ -181,13 +168,7 @@ static int write_output(const char *file, const aviary_value *v) {
         rc = print_json_value(f, v);
         fputc('\n', f);
     } else rc = print_rows(f, v, 0);
-    bool bad = ferror(f) != 0;
-    if (fclose(f) != 0) bad = true;
-    if (!rc && bad) rc = cli_fail("%s: write failed (%s)", file, strerror(errno));
-    if (!rc && rename(tmp, file) != 0) rc = cli_fail("%s: cannot rename the temporary file (%s)", file, strerror(errno));
-    if (rc) unlink(tmp);
-    free(tmp);
-    return rc;
+    return cli_out_close(&out, rc);
 }
 
 static int print_text(const aviary_pipeline_results *r) {
