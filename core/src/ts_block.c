@@ -36,27 +36,13 @@ void aviary_x051a_block_free(aviary_x051a_block *b) {
     free(b);
 }
 
-/* Fetch prefix+key as an f32 vector of exactly n elements (any shape). */
+/* Fetch prefix+key as an f32 vector of exactly n elements (any shape);
+ * counts its parameters. */
 static aviary_status get_vec(const aviary_checkpoint *ck, const char *prefix, const char *key, int64_t n,
                              float **out, int64_t *count) {
-    char name[256];
-    snprintf(name, sizeof name, "%s%s", prefix, key);
-    const aviary_tensor *t;
-    aviary_status s = aviary_checkpoint_get(ck, name, &t);
-    if (s) return s;
-    if (aviary_tensor_numel(t) != n) {
-        char shp[96];
-        return aviary_error(AVIARY_SHAPE, "%s: %s has shape %s, expected %lld elements",
-                            aviary_checkpoint_path(ck), name, aviary_tensor_shape_str(t, shp, sizeof shp),
-                            (long long)n);
-    }
-    float *v = malloc((size_t)n * sizeof *v);
-    if (!v) return aviary_error(AVIARY_NOMEM, "%s: out of memory", name);
-    s = aviary_tensor_to_f32(t, v);
-    if (s) { free(v); return s; }
-    *out = v;
-    *count += n;
-    return AVIARY_OK;
+    aviary_status s = aviary__w_copy_f32(ck, prefix, key, n, out);
+    if (!s) *count += n;
+    return s;
 }
 
 /* Linear prefix+key (weight [outn, in] + bias); counts its parameters. */

@@ -5,6 +5,7 @@
  * clip_vit.c; this file only composes them the way VisualRWKV does.
  */
 #include "internal.h"
+#include "weights.h"
 #include "aviary/aviary_blocks.h"
 #include "aviary/aviary_visual_rwkv.h"
 #include <math.h>
@@ -38,14 +39,6 @@ static const aviary_tensor *pfind(const aviary_checkpoint *ck, const char *prefi
     return aviary_checkpoint_find(ck, key);
 }
 
-static aviary_status vec_copy(const aviary_tensor *t, int64_t n, const char *file, float **out) {
-    if (t->ndim != 1 || t->shape[0] != n)
-        return aviary_error(AVIARY_SHAPE, "%s: '%s': expected [%lld]", file, t->name ? t->name : "?", (long long)n);
-    *out = malloc((size_t)n * sizeof(float));
-    if (!*out) return aviary_error(AVIARY_NOMEM, "projection: out of memory");
-    return aviary_tensor_to_f32(t, *out);
-}
-
 aviary_status aviary_vrwkv_proj_load(const aviary_checkpoint *ck, const char *prefix, aviary_weight_type weights,
                                      aviary_vrwkv_proj **out) {
     if (out) *out = NULL;
@@ -76,7 +69,8 @@ aviary_status aviary_vrwkv_proj_load(const aviary_checkpoint *ck, const char *pr
         p->in = (int)gate->shape[0];
         p->out = (int)o->shape[0];
         if ((s = aviary_linear_create(gate, NULL, &lp, &p->gate)) || (s = aviary_linear_create(o, NULL, &lp, &p->lin)) ||
-            (s = vec_copy(lw, p->out, file, &p->ln_w)) || (s = vec_copy(lb, p->out, file, &p->ln_b)))
+            (s = aviary__w_copy_f32(ck, prefix, "ln_v.weight", p->out, &p->ln_w)) ||
+            (s = aviary__w_copy_f32(ck, prefix, "ln_v.bias", p->out, &p->ln_b)))
             goto fail;
     } else if (w) {
         if (w->ndim != 2) {

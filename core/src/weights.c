@@ -175,3 +175,26 @@ aviary_status aviary__w_linear_bias(const aviary_checkpoint *ck, const char *pre
     }
     return AVIARY_OK;
 }
+
+aviary_status aviary__w_copy_f32(const aviary_checkpoint *ck, const char *prefix, const char *key, int64_t n,
+                                 float **out) {
+    char name[256];
+    snprintf(name, sizeof name, "%s%s", prefix, key);
+    const aviary_tensor *t;
+    aviary_status s = aviary_checkpoint_get(ck, name, &t);
+    if (s) return s;
+    if (aviary_tensor_numel(t) != n) {
+        char shp[96];
+        return aviary_error(AVIARY_SHAPE, "%s: %s has shape %s, expected %lld elements", aviary_checkpoint_path(ck),
+                            name, aviary_tensor_shape_str(t, shp, sizeof shp), (long long)n);
+    }
+    float *v = malloc((size_t)(n ? n : 1) * sizeof *v);
+    if (!v) return aviary_error(AVIARY_NOMEM, "%s: out of memory", name);
+    s = aviary_tensor_to_f32(t, v);
+    if (s) {
+        free(v);
+        return s;
+    }
+    *out = v;
+    return AVIARY_OK;
+}

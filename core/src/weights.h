@@ -90,4 +90,11 @@ AVIARY_INTERNAL aviary_status aviary__w_linear_bias(const aviary_checkpoint *ck,
                                                     int64_t out, int64_t in, const aviary_linear_params *lp,
                                                     aviary_linear **lin, int64_t dims[2]);
 
+/* *out = a new f32 copy (caller frees) of tensor prefix+key, which must hold
+ * exactly n values (any shape). A missing tensor is aviary_checkpoint_get's
+ * error; a wrong size "FILE: NAME has shape S, expected N elements"
+ * (AVIARY_SHAPE). *out is untouched on error. */
+AVIARY_INTERNAL aviary_status aviary__w_copy_f32(const aviary_checkpoint *ck, const char *prefix, const char *key,
+                                                 int64_t n, float **out);
+
 #endif
