@@ -28,6 +28,9 @@ char *cli_read_file(const char *path, size_t *len);
  * relative one taken from base's directory; written to out (n bytes). */
 void cli_resolve_path(const char *base, const char *name, char *out, size_t n);
 
+/* Write s to f as a JSON string literal (quotes and escapes added). */
+void cli_json_string(FILE *f, const char *s);
+
 /* An output file written all-or-nothing: writes go to a temporary file next
  * to `path` (f), which cli_out_close renames over path, or removes after any
  * failure, so a failed run never leaves a half-written file. */

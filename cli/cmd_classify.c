@@ -43,19 +43,9 @@ static long find_output(const aviary_pipeline *p, const char *want) {
     return -1;
 }
 
-static void json_str(const char *s) {
-    putchar('"');
-    for (const unsigned char *c = (const unsigned char *)s; *c; c++) {
-        if (*c == '"' || *c == '\\') printf("\\%c", *c);
-        else if (*c < 0x20) printf("\\u%04x", *c);
-        else putchar(*c);
-    }
-    putchar('"');
-}
-
 /* Print the head's "top" text for one image. */
 static void print_top(const char *image, const char *top, bool json, bool first) {
-    if (json) printf("%s\n  {\"image\": ", first ? "" : ","), json_str(image), printf(", \"top\": [");
+    if (json) printf("%s\n  {\"image\": ", first ? "" : ","), cli_json_string(stdout, image), printf(", \"top\": [");
     else printf("%s\n", image);
     int rank = 0;
     for (const char *line = top; *line;) {
@@ -72,7 +62,7 @@ static void print_top(const char *image, const char *top, bool json, bool first)
             rank++;
             if (json) {
                 printf("%s{\"index\": %s, \"prob\": %.6f, \"label\": ", rank > 1 ? ", " : "", buf, prob);
-                json_str(t2 + 1);
+                cli_json_string(stdout, t2 + 1);
                 putchar('}');
             } else {
                 printf("  %d. %6.2f%%  %s  (class %s)\n", rank, prob * 100.0, t2 + 1, buf);

@@ -62,19 +62,6 @@ static bool split_kv(const char *opt, const char *arg, const char **k, const cha
 
 /* ---------------- value printing */
 
-static void json_string(FILE *f, const char *s) {
-    fputc('"', f);
-    for (const unsigned char *c = (const unsigned char *)s; *c; c++) {
-        if (*c == '"' || *c == '\\') fprintf(f, "\\%c", *c);
-        else if (*c == '\n') fputs("\\n", f);
-        else if (*c == '\t') fputs("\\t", f);
-        else if (*c == '\r') fputs("\\r", f);
-        else if (*c < 0x20) fprintf(f, "\\u%04x", *c);
-        else fputc(*c, f);
-    }
-    fputc('"', f);
-}
-
 static void json_number(FILE *f, float x) {
     if (isfinite(x)) fprintf(f, "%.9g", (double)x);
     else fputs("null", f);
@@ -98,7 +85,7 @@ static float *to_f32(const aviary_value *v, size_t *n) {
 
 static int print_json_value(FILE *f, const aviary_value *v) {
     if (v->type != AVIARY_PORT_TENSOR) {
-        json_string(f, v->text ? v->text : "");
+        cli_json_string(f, v->text ? v->text : "");
         return 0;
     }
     size_t n;
@@ -303,7 +290,7 @@ int cli_cmd_run(int argc, char **argv) {
                 printf("{\"outputs\": {");
                 for (size_t k = 0; k < res.count && !rc; k++) {
                     printf("%s", k ? ", " : "");
-                    json_string(stdout, res.names[k]);
+                    cli_json_string(stdout, res.names[k]);
                     printf(": ");
                     rc = print_json_value(stdout, &res.values[k]);
                 }

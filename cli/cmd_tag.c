@@ -216,16 +216,6 @@ static const char *label_of(const tagger *t, size_t i, char *buf, size_t n) {
     return buf;
 }
 
-static void json_str(const char *s) {
-    putchar('"');
-    for (const unsigned char *c = (const unsigned char *)s; *c; c++) {
-        if (*c == '"' || *c == '\\') printf("\\%c", *c);
-        else if (*c < 0x20) printf("\\u%04x", *c);
-        else putchar(*c);
-    }
-    putchar('"');
-}
-
 /* The top-k of p as a JSON array. */
 static void json_top(const tagger *t, const float *p) {
     char nb[32];
@@ -234,10 +224,10 @@ static void json_top(const tagger *t, const float *p) {
     for (size_t i = 0; i < k; i++) {
         size_t c = t->idx[i];
         printf("%s{\"index\": %zu, \"label\": ", i ? ", " : "", c);
-        json_str(label_of(t, c, nb, sizeof nb));
+        cli_json_string(stdout, label_of(t, c, nb, sizeof nb));
         if (t->labels && aviary_label_list_id(t->labels, c)[0]) {
             printf(", \"mid\": ");
-            json_str(aviary_label_list_id(t->labels, c));
+            cli_json_string(stdout, aviary_label_list_id(t->labels, c));
         }
         printf(", \"prob\": %.6f}", (double)p[c]);
     }
@@ -295,7 +285,7 @@ static int tag_file(tagger *t, const tag_opts *o, const char *path, bool first) 
     aviary_scores_aggregate(wp, (size_t)count, K, o->agg, t->agg);
     if (o->json) {
         printf("%s{\"file\": ", first ? "" : ",\n  ");
-        json_str(path);
+        cli_json_string(stdout, path);
         printf(", \"seconds\": %.3f, \"windows\": [", (double)n / rate);
         for (int64_t k = 0; k < count; k++) {
             int64_t st = aviary_window_start(n, W, hop, k), len = n < W ? n : W;
@@ -670,7 +660,7 @@ int cli_cmd_tag(int argc, char **argv) {
     } else {
         if (o.json) {
             printf("{\"pipeline\": ");
-            json_str(o.pipeline);
+            cli_json_string(stdout, o.pipeline);
             printf(", \"aggregate\": \"%s\", \"results\": [\n  ", aviary_aggregate_name(o.agg));
         }
         int printed = 0;
