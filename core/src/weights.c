@@ -34,10 +34,29 @@ void aviary__f32s_free(aviary__f32s *l) {
         va_end(ap_);                                \
     } while (0)
 
+static const aviary_tensor *find_in(const aviary_checkpoint *ck, const char *prefix, const char *name) {
+    char full[320];
+    snprintf(full, sizeof full, "%s%s", prefix, name);
+    return aviary_checkpoint_find(ck, full);
+}
+
 static const aviary_tensor *find_name(const aviary__weights *W, const char *name) {
-    char full[256];
-    snprintf(full, sizeof full, "%s%s", W->prefix, name);
-    return aviary_checkpoint_find(W->ck, full);
+    return find_in(W->ck, W->prefix, name);
+}
+
+const aviary_tensor *aviary__w_lookup(const aviary_checkpoint *ck, const char *prefix, const char *fmt, ...) {
+    FORMAT_NAME(name, fmt);
+    return find_in(ck, prefix, name);
+}
+
+int aviary__w_count_in(const aviary_checkpoint *ck, const char *prefix, const char *fmt) {
+    int n = 0;
+    char name[200];
+    for (; n < 100000; n++) {
+        snprintf(name, sizeof name, fmt, n);
+        if (!find_in(ck, prefix, name)) break;
+    }
+    return n;
 }
 
 const aviary_tensor *aviary__w_find(const aviary__weights *W, const char *fmt, ...) {
@@ -138,15 +157,7 @@ int64_t aviary__w_dim(aviary__weights *W, int axis, const char *fmt, ...) {
     return t->shape[axis];
 }
 
-int aviary__w_count(const aviary__weights *W, const char *fmt) {
-    int n = 0;
-    char name[200];
-    for (;;) {
-        snprintf(name, sizeof name, fmt, n);
-        if (!find_name(W, name)) return n;
-        n++;
-    }
-}
+int aviary__w_count(const aviary__weights *W, const char *fmt) { return aviary__w_count_in(W->ck, W->prefix, fmt); }
 
 aviary_status aviary__w_linear_bias(const aviary_checkpoint *ck, const char *prefix, const char *key, int64_t out,
                                     int64_t in, const aviary_linear_params *lp, aviary_linear **lin, int64_t dims[2]) {

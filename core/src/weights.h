@@ -33,6 +33,14 @@ AVIARY_INTERNAL float *aviary__f32s_alloc(aviary__f32s *l, size_t n);
 /* Frees every buffer of *l and the list itself; *l is empty afterwards. */
 AVIARY_INTERNAL void aviary__f32s_free(aviary__f32s *l);
 
+/* Tensor prefix + name (name printf-formatted) of ck, NULL if absent: the
+ * lookup under every function below, for callers without an aviary__weights. */
+AVIARY_INTERNAL const aviary_tensor *aviary__w_lookup(const aviary_checkpoint *ck, const char *prefix,
+                                                      const char *fmt, ...) AVIARY_PRINTF(3, 4);
+/* How many of prefix+fmt(0), prefix+fmt(1), ... exist in a row in ck (fmt
+ * has one %d; at most 100000, a bound for hostile files): the layer count. */
+AVIARY_INTERNAL int aviary__w_count_in(const aviary_checkpoint *ck, const char *prefix, const char *fmt);
+
 /* Loading state. All pointers are borrowed and must outlive the loading. */
 typedef struct aviary__weights {
     const aviary_checkpoint *ck; /* where the tensors are */
@@ -76,7 +84,7 @@ AVIARY_INTERNAL aviary_linear *aviary__w_lin(aviary__weights *W, int64_t out, in
 AVIARY_INTERNAL int64_t aviary__w_dim(aviary__weights *W, int axis, const char *fmt, ...) AVIARY_PRINTF(3, 4);
 
 /* How many of prefix+fmt(0), prefix+fmt(1), ... exist in a row (fmt has one
- * %d): the layer count. Never sets an error. */
+ * %d; at most 100000): the layer count. Never sets an error. */
 AVIARY_INTERNAL int aviary__w_count(const aviary__weights *W, const char *fmt);
 
 /* A new aviary_linear (caller owns it; aviary_linear_free) from an nn.Linear
