@@ -7,8 +7,12 @@
  * buffers the model owns, and wrap matrices in aviary_linear. aviary__weights
  * bundles the state for that and records the FIRST error: once W->st is set,
  * every call below is a no-op returning NULL / 0, so a loader can read all its
- * tensors in a row and check W->st once at the end. Errors name the checkpoint
- * file and the full tensor name.
+ * tensors in a row and check W->st once at the end (Vision-RWKV, AudioRWKV).
+ * Loaders that return at the first error instead (RWKV-TS, the x051a block,
+ * the VisualRWKV projection, family detection) use the one-shot helpers taking
+ * (checkpoint, prefix): aviary__w_lookup, aviary__w_count_in,
+ * aviary__w_linear_bias, aviary__w_copy_f32. Errors name the checkpoint file
+ * and the full tensor name.
  */
 #ifndef AVIARY_WEIGHTS_H
 #define AVIARY_WEIGHTS_H
