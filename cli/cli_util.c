@@ -4,6 +4,9 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include "cli.h"
 
 int cli_fail(const char *fmt, ...) {
@@ -43,4 +46,91 @@ bool cli_parse_float(const char *opt, const char *s, double min, double max, dou
     }
     *out = v;
     return true;
+}
+
+char *cli_read_file(const char *path, size_t *len) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    char *buf = NULL;
+    size_t n = 0, cap = 0;
+    for (;;) { /* read to EOF: works for pipes and growing files too */
+        if (n + 4096 > cap) {
+            cap = cap ? cap * 2 : 65536;
+            char *nb = realloc(buf, cap + 1);
+            if (!nb) {
+                free(buf);
+                fclose(f);
+                return NULL;
+            }
+            buf = nb;
+        }
+        size_t got = fread(buf + n, 1, cap - n, f);
+        n += got;
+        if (!got) break;
+    }
+    fclose(f);
+    buf[n] = '\0';
+    *len = n;
+    return buf;
+}
+
+void cli_resolve_path(const char *base, const char *name, char *out, size_t n) {
+    if (name[0] == '/') {
+        snprintf(out, n, "%s", name);
+        return;
+    }
+    const char *slash = strrchr(base, '/');
+    int dl = slash ? (int)(slash - base) : 0;
+    snprintf(out, n, "%.*s%s%s", dl, base, slash ? "/" : "", name);
+}
+
+int cli_out_open(cli_out *o, const char *path) {
+    size_t fl = strlen(path);
+    o->f = NULL;
+    o->path = path;
+    o->tmp = malloc(fl + 16);
+    if (!o->tmp) return cli_fail("%s: out of memory", path);
+    snprintf(o->tmp, fl + 16, "%s.tmpXXXXXX", path);
+    int fd = mkstemp(o->tmp);
+    if (fd < 0) {
+        int rc = cli_fail("%s: cannot create (%s)", path, strerror(errno));
+        free(o->tmp);
+        return rc;
+    }
+    mode_t um = umask(0);
+    umask(um);
+    if (fchmod(fd, 0666 & ~um) != 0) { /* mkstemp makes 0600; give the usual mode (best effort) */
+    }
+    if (!(o->f = fdopen(fd, "wb"))) {
+        int e = errno;
+        close(fd);
+        unlink(o->tmp);
+        free(o->tmp);
+        return cli_fail("%s: cannot write (%s)", path, strerror(e));
+    }
+    return 0;
+}
+
+int cli_out_close(cli_out *o, int rc) {
+    bool bad = ferror(o->f) != 0;
+    if (fclose(o->f) != 0) bad = true;
+    if (!rc && bad) rc = cli_fail("%s: write failed (%s)", o->path, strerror(errno));
+    if (!rc && rename(o->tmp, o->path) != 0)
+        rc = cli_fail("%s: cannot rename the temporary file (%s)", o->path, strerror(errno));
+    if (rc) unlink(o->tmp);
+    free(o->tmp);
+    return rc;
+}
+
+void cli_json_string(FILE *f, const char *s) {
+    fputc('"', f);
+    for (const unsigned char *c = (const unsigned char *)s; *c; c++) {
+        if (*c == '"' || *c == '\\') fprintf(f, "\\%c", *c);
+        else if (*c == '\n') fputs("\\n", f);
+        else if (*c == '\t') fputs("\\t", f);
+        else if (*c == '\r') fputs("\\r", f);
+        else if (*c < 0x20) fprintf(f, "\\u%04x", *c);
+        else fputc(*c, f);
+    }
+    fputc('"', f);
 }

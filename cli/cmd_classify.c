@@ -43,19 +43,9 @@ static long find_output(const aviary_pipeline *p, const char *want) {
     return -1;
 }
 
-static void json_str(const char *s) {
-    putchar('"');
-    for (const unsigned char *c = (const unsigned char *)s; *c; c++) {
-        if (*c == '"' || *c == '\\') printf("\\%c", *c);
-        else if (*c < 0x20) printf("\\u%04x", *c);
-        else putchar(*c);
-    }
-    putchar('"');
-}
-
 /* Print the head's "top" text for one image. */
 static void print_top(const char *image, const char *top, bool json, bool first) {
-    if (json) printf("%s\n  {\"image\": ", first ? "" : ","), json_str(image), printf(", \"top\": [");
+    if (json) printf("%s\n  {\"image\": ", first ? "" : ","), cli_json_string(stdout, image), printf(", \"top\": [");
     else printf("%s\n", image);
     int rank = 0;
     for (const char *line = top; *line;) {
@@ -72,7 +62,7 @@ static void print_top(const char *image, const char *top, bool json, bool first)
             rank++;
             if (json) {
                 printf("%s{\"index\": %s, \"prob\": %.6f, \"label\": ", rank > 1 ? ", " : "", buf, prob);
-                json_str(t2 + 1);
+                cli_json_string(stdout, t2 + 1);
                 putchar('}');
             } else {
                 printf("  %d. %6.2f%%  %s  (class %s)\n", rank, prob * 100.0, t2 + 1, buf);
@@ -84,27 +74,9 @@ static void print_top(const char *image, const char *top, bool json, bool first)
 }
 
 static int write_features(const char *file, const float *data, size_t n_img, int64_t rows, int64_t dim) {
-    size_t fl = strlen(file);
-    char *tmp = malloc(fl + 16);
-    if (!tmp) return cli_fail("classify: out of memory");
-    snprintf(tmp, fl + 16, "%s.tmpXXXXXX", file);
-    int fd = mkstemp(tmp);
-    if (fd < 0) {
-        int rc = cli_fail("%s: cannot create (%s)", file, strerror(errno));
-        free(tmp);
-        return rc;
-    }
-    mode_t um = umask(0);
-    umask(um);
-    if (fchmod(fd, 0666 & ~um) != 0) { /* mkstemp makes 0600; give the usual mode */
-    }
-    FILE *f = fdopen(fd, "wb");
-    if (!f) {
-        close(fd);
-        unlink(tmp);
-        free(tmp);
-        return cli_fail("%s: cannot write (%s)", file, strerror(errno));
-    }
+    cli_out out;
+    if (cli_out_open(&out, file)) return 1;
+    FILE *f = out.f;
     char hdr[160];
     int o = snprintf(hdr, sizeof hdr, "{'descr': '<f4', 'fortran_order': False, 'shape': (%zu, %lld, %lld), }", n_img,
                      (long long)rows, (long long)dim);
@@ -116,14 +88,7 @@ static int write_features(const char *file, const float *data, size_t n_img, int
     for (size_t i = 0; i < pad; i++) fputc(' ', f);
     fputc('\n', f);
     fwrite(data, sizeof(float), n_img * (size_t)(rows * dim), f); /* little-endian host */
-    bool bad = ferror(f) != 0;
-    if (fclose(f) != 0) bad = true;
-    int rc = 0;
-    if (bad) rc = cli_fail("%s: write failed (%s)", file, strerror(errno));
-    if (!rc && rename(tmp, file) != 0) rc = cli_fail("%s: cannot rename the temporary file (%s)", file, strerror(errno));
-    if (rc) unlink(tmp);
-    free(tmp);
-    return rc;
+    return cli_out_close(&out, 0);
 }
 
 int cli_cmd_classify(int argc, char **argv) {

@@ -85,28 +85,6 @@ static void usage(FILE *f) {
 
 /* ---------- pipeline ---------- */
 
-static char *slurp(const char *path, size_t *len) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    char *buf = NULL;
-    size_t n = 0, cap = 0;
-    for (;;) {
-        if (n + 4096 > cap) {
-            cap = cap ? cap * 2 : 65536;
-            char *nb = realloc(buf, cap + 1);
-            if (!nb) { free(buf); fclose(f); return NULL; }
-            buf = nb;
-        }
-        size_t got = fread(buf + n, 1, cap - n, f);
-        n += got;
-        if (!got) break;
-    }
-    fclose(f);
-    buf[n] = '\0';
-    *len = n;
-    return buf;
-}
-
 static int pipe_int(const char *pf, const cJSON *opts, int si, const char *key, long min, long max, int *out) {
     const cJSON *j = cJSON_GetObjectItemCaseSensitive(opts, key);
     if (!j) return cli_fail("%s: stages[%d].options.%s: missing (RWKV-TS needs it: it is not in the checkpoint)", pf, si, key);
@@ -128,7 +106,7 @@ static int pipe_num(const char *pf, const cJSON *opts, int si, const char *key, 
 /* Read the RWKV-TS stages of a pipeline file. */
 static int load_pipeline(const char *pf, ts_pipe *tp) {
     size_t len = 0;
-    char *text = slurp(pf, &len);
+    char *text = cli_read_file(pf, &len);
     if (!text) return cli_fail("%s: cannot read the pipeline file (%s)", pf, strerror(errno));
     cJSON *root = cJSON_ParseWithLength(text, len);
     free(text);
@@ -160,13 +138,7 @@ static int load_pipeline(const char *pf, ts_pipe *tp) {
                       head, w->valuestring);
         goto out;
     }
-    if (w->valuestring[0] == '/') {
-        snprintf(tp->weights, sizeof tp->weights, "%s", w->valuestring);
-    } else {
-        const char *slash = strrchr(pf, '/');
-        int dl = slash ? (int)(slash - pf) : 0;
-        snprintf(tp->weights, sizeof tp->weights, "%.*s%s%s", dl, pf, slash ? "/" : "", w->valuestring);
-    }
+    cli_resolve_path(pf, w->valuestring, tp->weights, sizeof tp->weights);
     const cJSON *opts = cJSON_GetObjectItemCaseSensitive(es, "options");
     if (!cJSON_IsObject(opts)) { rc = cli_fail("%s: stages[%d].options: expected an object with seq_len and stride", pf, enc); goto out; }
     const cJSON *o;
@@ -764,7 +736,7 @@ int cli_cmd_forecast(int argc, char **argv) {
     copt.fill_forward = o.fill_forward;
     copt.date_column = o.date_column;
     size_t tlen = 0;
-    char *text = slurp(o.data, &tlen);
+    char *text = cli_read_file(o.data, &tlen);
     if (!text) {
         int e = errno;
         free(colbuf);

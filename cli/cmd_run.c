@@ -62,19 +62,6 @@ static bool split_kv(const char *opt, const char *arg, const char **k, const cha
 
 /* ---------------- value printing */
 
-static void json_string(FILE *f, const char *s) {
-    fputc('"', f);
-    for (const unsigned char *c = (const unsigned char *)s; *c; c++) {
-        if (*c == '"' || *c == '\\') fprintf(f, "\\%c", *c);
-        else if (*c == '\n') fputs("\\n", f);
-        else if (*c == '\t') fputs("\\t", f);
-        else if (*c == '\r') fputs("\\r", f);
-        else if (*c < 0x20) fprintf(f, "\\u%04x", *c);
-        else fputc(*c, f);
-    }
-    fputc('"', f);
-}
-
 static void json_number(FILE *f, float x) {
     if (isfinite(x)) fprintf(f, "%.9g", (double)x);
     else fputs("null", f);
@@ -98,7 +85,7 @@ static float *to_f32(const aviary_value *v, size_t *n) {
 
 static int print_json_value(FILE *f, const aviary_value *v) {
     if (v->type != AVIARY_PORT_TENSOR) {
-        json_string(f, v->text ? v->text : "");
+        cli_json_string(f, v->text ? v->text : "");
         return 0;
     }
     size_t n;
@@ -158,22 +145,9 @@ static int write_npy(FILE *f, const aviary_value *v) {
 
 static int write_output(const char *file, const aviary_value *v) {
     size_t fl = strlen(file);
-    char *tmp = malloc(fl + 16);
-    if (!tmp) return cli_fail("run: out of memory");
-    snprintf(tmp, fl + 16, "%s.tmpXXXXXX", file);
-    int fd = mkstemp(tmp);
-    if (fd < 0) {
-        int rc = cli_fail("%s: cannot create (%s)", file, strerror(errno));
-        free(tmp);
-        return rc;
-    }
-    FILE *f = fdopen(fd, "wb");
-    if (!f) {
-        close(fd);
-        unlink(tmp);
-        free(tmp);
-        return cli_fail("%s: cannot write (%s)", file, strerror(errno));
-    }
+    cli_out out;
+    if (cli_out_open(&out, file)) return 1;
+    FILE *f = out.f;
     int rc = 0;
     if (v->type != AVIARY_PORT_TENSOR) fputs(v->text ? v->text : "", f);
     else if (fl > 4 && !strcmp(file + fl - 4, ".npy")) rc = write_npy(f, v);
@@ -181,13 +155,7 @@ static int write_output(const char *file, const aviary_value *v) {
         rc = print_json_value(f, v);
         fputc('\n', f);
     } else rc = print_rows(f, v, 0);
-    bool bad = ferror(f) != 0;
-    if (fclose(f) != 0) bad = true;
-    if (!rc && bad) rc = cli_fail("%s: write failed (%s)", file, strerror(errno));
-    if (!rc && rename(tmp, file) != 0) rc = cli_fail("%s: cannot rename the temporary file (%s)", file, strerror(errno));
-    if (rc) unlink(tmp);
-    free(tmp);
-    return rc;
+    return cli_out_close(&out, rc);
 }
 
 static int print_text(const aviary_pipeline_results *r) {
@@ -322,7 +290,7 @@ int cli_cmd_run(int argc, char **argv) {
                 printf("{\"outputs\": {");
                 for (size_t k = 0; k < res.count && !rc; k++) {
                     printf("%s", k ? ", " : "");
-                    json_string(stdout, res.names[k]);
+                    cli_json_string(stdout, res.names[k]);
                     printf(": ");
                     rc = print_json_value(stdout, &res.values[k]);
                 }

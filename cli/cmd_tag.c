@@ -95,42 +95,6 @@ static void usage(FILE *f) {
 
 /* ------------------------------------------------------------ pipeline */
 
-static char *slurp(const char *path, size_t *len) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    char *buf = NULL;
-    size_t n = 0, cap = 0;
-    for (;;) {
-        if (n + 4096 > cap) {
-            cap = cap ? cap * 2 : 65536;
-            char *nb = realloc(buf, cap + 1);
-            if (!nb) {
-                free(buf);
-                fclose(f);
-                return NULL;
-            }
-            buf = nb;
-        }
-        size_t got = fread(buf + n, 1, cap - n, f);
-        n += got;
-        if (!got) break;
-    }
-    fclose(f);
-    buf[n] = '\0';
-    *len = n;
-    return buf;
-}
-
-static void resolve(const char *pf, const char *name, char *out, size_t n) {
-    if (name[0] == '/') {
-        snprintf(out, n, "%s", name);
-        return;
-    }
-    const char *slash = strrchr(pf, '/');
-    int dl = slash ? (int)(slash - pf) : 0;
-    snprintf(out, n, "%.*s%s%s", dl, pf, slash ? "/" : "", name);
-}
-
 /* Validate with the pipeline loader, then read the stages' settings (the
  * loader has checked their types and values already). */
 static int load_pipe(const char *pf, tag_pipe *tp) {
@@ -142,7 +106,7 @@ static int load_pipe(const char *pf, tag_pipe *tp) {
     aviary_plugin_registry_free(reg);
     if (s) return cli_fail_status(s);
     size_t len = 0;
-    char *text = slurp(pf, &len);
+    char *text = cli_read_file(pf, &len);
     if (!text) return cli_fail("%s: cannot read the pipeline file (%s)", pf, strerror(errno));
     cJSON *root = cJSON_ParseWithLength(text, len);
     free(text);
@@ -171,7 +135,7 @@ static int load_pipe(const char *pf, tag_pipe *tp) {
         rc = cli_fail("%s: stages[%d].weights: expected the AudioRWKV checkpoint file", pf, enc);
         goto out;
     }
-    resolve(pf, w->valuestring, tp->weights, sizeof tp->weights);
+    cli_resolve_path(pf, w->valuestring, tp->weights, sizeof tp->weights);
     const cJSON *eo = cJSON_GetObjectItemCaseSensitive(es, "options"), *j;
     if ((j = cJSON_GetObjectItemCaseSensitive(eo, "precision")) && cJSON_IsString(j))
         aviary_weight_type_parse(j->valuestring, &tp->precision);
@@ -182,7 +146,7 @@ static int load_pipe(const char *pf, tag_pipe *tp) {
     if (head >= 0) {
         const cJSON *ho = cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(stages, head), "options");
         if ((j = cJSON_GetObjectItemCaseSensitive(ho, "labels")) && cJSON_IsString(j) && j->valuestring[0])
-            resolve(pf, j->valuestring, tp->labels, sizeof tp->labels);
+            cli_resolve_path(pf, j->valuestring, tp->labels, sizeof tp->labels);
         if ((j = cJSON_GetObjectItemCaseSensitive(ho, "top_k")) && cJSON_IsNumber(j)) tp->top_k = (long)j->valuedouble;
         if ((j = cJSON_GetObjectItemCaseSensitive(ho, "aggregate")) && cJSON_IsString(j))
             aviary_aggregate_parse(j->valuestring, &tp->agg);
@@ -252,16 +216,6 @@ static const char *label_of(const tagger *t, size_t i, char *buf, size_t n) {
     return buf;
 }
 
-static void json_str(const char *s) {
-    putchar('"');
-    for (const unsigned char *c = (const unsigned char *)s; *c; c++) {
-        if (*c == '"' || *c == '\\') printf("\\%c", *c);
-        else if (*c < 0x20) printf("\\u%04x", *c);
-        else putchar(*c);
-    }
-    putchar('"');
-}
-
 /* The top-k of p as a JSON array. */
 static void json_top(const tagger *t, const float *p) {
     char nb[32];
@@ -270,10 +224,10 @@ static void json_top(const tagger *t, const float *p) {
     for (size_t i = 0; i < k; i++) {
         size_t c = t->idx[i];
         printf("%s{\"index\": %zu, \"label\": ", i ? ", " : "", c);
-        json_str(label_of(t, c, nb, sizeof nb));
+        cli_json_string(stdout, label_of(t, c, nb, sizeof nb));
         if (t->labels && aviary_label_list_id(t->labels, c)[0]) {
             printf(", \"mid\": ");
-            json_str(aviary_label_list_id(t->labels, c));
+            cli_json_string(stdout, aviary_label_list_id(t->labels, c));
         }
         printf(", \"prob\": %.6f}", (double)p[c]);
     }
@@ -331,7 +285,7 @@ static int tag_file(tagger *t, const tag_opts *o, const char *path, bool first) 
     aviary_scores_aggregate(wp, (size_t)count, K, o->agg, t->agg);
     if (o->json) {
         printf("%s{\"file\": ", first ? "" : ",\n  ");
-        json_str(path);
+        cli_json_string(stdout, path);
         printf(", \"seconds\": %.3f, \"windows\": [", (double)n / rate);
         for (int64_t k = 0; k < count; k++) {
             int64_t st = aviary_window_start(n, W, hop, k), len = n < W ? n : W;
@@ -706,7 +660,7 @@ int cli_cmd_tag(int argc, char **argv) {
     } else {
         if (o.json) {
             printf("{\"pipeline\": ");
-            json_str(o.pipeline);
+            cli_json_string(stdout, o.pipeline);
             printf(", \"aggregate\": \"%s\", \"results\": [\n  ", aviary_aggregate_name(o.agg));
         }
         int printed = 0;

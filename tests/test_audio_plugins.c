@@ -14,44 +14,8 @@
 
 #define FX "fixtures/audio-arwkv2025/"
 
-static int failures = 0;
-#define CHECK(cond)                                                                                          \
-    do {                                                                                                     \
-        if (!(cond)) {                                                                                       \
-            fprintf(stderr, "%s:%d: CHECK failed: %s (%s)\n", __FILE__, __LINE__, #cond, aviary_errmsg()); \
-            failures++;                                                                                      \
-        }                                                                                                    \
-    } while (0)
-
-static aviary_status host_error(aviary_status s, const char *fmt, ...) {
-    (void)fmt;
-    return s;
-}
-static void host_log(aviary_log_level l, const char *p, const char *fmt, ...) { (void)l, (void)p, (void)fmt; }
-static int host_threads(void) { return 1; }
-
-static void fill_options(const aviary_plugin_descriptor *d, const char *const *set, size_t n_set,
-                         aviary_option_value *out) {
-    for (size_t k = 0; k < d->n_options; k++) {
-        const aviary_option_spec *o = &d->options[k];
-        const char *v = o->default_value;
-        aviary_option_value *x = &out[k];
-        memset(x, 0, sizeof *x);
-        for (size_t j = 0; j + 1 < n_set * 2; j += 2)
-            if (!strcmp(set[j], o->name)) {
-                v = set[j + 1];
-                x->is_set = true;
-            }
-        x->name = o->name;
-        x->type = o->type;
-        x->has_value = v && (o->type == AVIARY_OPT_INT || o->type == AVIARY_OPT_FLOAT || o->type == AVIARY_OPT_BOOL || v[0]);
-        if (!v) continue;
-        x->s = v;
-        x->i = strtoll(v, NULL, 10);
-        x->f = strtod(v, NULL);
-        x->b = !strcmp(v, "true");
-    }
-}
+#include "test_util.h"
+#include "test_plugin_host.h"
 
 static void free_values(aviary_value *v, size_t n) {
     for (size_t i = 0; i < n; i++) {

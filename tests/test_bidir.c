@@ -8,26 +8,8 @@
 #include "aviary/aviary_bidir.h"
 #include "aviary/aviary_blocks.h"
 
-static int failures;
-#define CHECK(c) do { if (!(c)) { fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #c); \
-                                  failures++; } } while (0)
-
-static unsigned rng = 7;
-static float frand(float lo, float hi) {
-    rng = rng * 1664525u + 1013904223u;
-    return lo + (hi - lo) * (float)(rng >> 8) / (float)(1u << 24);
-}
-static void fill(float *x, size_t n, float lo, float hi) {
-    for (size_t i = 0; i < n; i++) x[i] = frand(lo, hi);
-}
-static bool close_to(const float *a, const double *b, size_t n, double tol) {
-    for (size_t i = 0; i < n; i++)
-        if (!(fabs(a[i] - b[i]) <= tol * (1.0 + fabs(b[i])))) {
-            fprintf(stderr, "  element %zu: got %.8g want %.8g\n", i, a[i], b[i]);
-            return false;
-        }
-    return true;
-}
+#define TEST_RNG_SEED 7u
+#include "test_util.h"
 
 /* Q-shift on a 3x4 grid, 10 channels in groups of 10 (q = 2, channels 8..9
  * copied) and of 5 is checked cell by cell; shift 1 and 2. */

@@ -15,14 +15,7 @@
 #include "aviary/aviary_checkpoint.h"
 #include "checkpoint_internal.h"
 
-static int failures = 0;
-#define CHECK(cond)                                                                  \
-    do {                                                                             \
-        if (!(cond)) {                                                               \
-            fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond); \
-            failures++;                                                              \
-        }                                                                            \
-    } while (0)
+#include "test_util.h"
 
 static bool exists(const char *p) {
     struct stat st;

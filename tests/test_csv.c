@@ -7,14 +7,7 @@
 #include "aviary/aviary_csv.h"
 #include "aviary/aviary_ts_eval.h"
 
-static int failures = 0;
-#define CHECK(cond)                                                              \
-    do {                                                                         \
-        if (!(cond)) {                                                           \
-            fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond); \
-            failures++;                                                          \
-        }                                                                        \
-    } while (0)
+#include "test_util.h"
 
 static aviary_csv *parse(const char *text, const aviary_csv_options *o, aviary_status *st) {
     aviary_csv *c = NULL;

@@ -10,9 +10,7 @@
 #include <string.h>
 #include "aviary/aviary.h"
 
-static int failures;
-#define CHECK(c) do { if (!(c)) { fprintf(stderr, "%s:%d: CHECK failed: %s (%s)\n", __FILE__, __LINE__, #c, \
-                                          aviary_errmsg()); failures++; } } while (0)
+#include "test_util.h"
 
 #define MODEL "fixtures/lm-rwkv6/model.safetensors"
 static const int32_t fx_tokens[16] = {0, 17, 200, 5, 5, 99, 255, 1, 42, 128, 7, 64, 64, 64, 3, 250};

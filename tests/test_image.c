@@ -17,9 +17,7 @@
 #pragma GCC diagnostic ignored "-Wmissing-field-initializers"
 #include <stb_image_write.h>
 
-static int failures;
-#define CHECK(c) do { if (!(c)) { fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #c); \
-                                  failures++; } } while (0)
+#include "test_util.h"
 
 typedef struct membuf { unsigned char *p; size_t n, cap; } membuf;
 static void put(void *ctx, void *data, int size) {

@@ -10,9 +10,7 @@
 #include <unistd.h>
 #include "aviary/aviary.h"
 
-static int failures;
-#define CHECK(c) do { if (!(c)) { fprintf(stderr, "%s:%d: CHECK failed: %s (%s)\n", __FILE__, __LINE__, #c, \
-                                          aviary_errmsg()); failures++; } } while (0)
+#include "test_util.h"
 
 static float max_rel_diff(const float *a, const float *b, size_t n) {
     float m = 0.0f;

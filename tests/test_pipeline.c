@@ -7,14 +7,7 @@
 #include "plugin_internal.h"
 #include "aviary/aviary_pipeline.h"
 
-static int failures;
-#define CHECK(c)                                                               \
-    do {                                                                       \
-        if (!(c)) {                                                            \
-            fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #c); \
-            failures++;                                                        \
-        }                                                                      \
-    } while (0)
+#include "test_util.h"
 
 /* ---- in-process plugins ----
  * src:   text "values" -> f32 features [N] (parsed numbers)

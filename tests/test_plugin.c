@@ -4,14 +4,7 @@
 #include <string.h>
 #include "plugin_internal.h"
 
-static int failures;
-#define CHECK(c)                                                               \
-    do {                                                                       \
-        if (!(c)) {                                                            \
-            fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #c); \
-            failures++;                                                        \
-        }                                                                      \
-    } while (0)
+#include "test_util.h"
 #define CHECK_MSG(sub)                                                                        \
     do {                                                                                      \
         if (!strstr(aviary_errmsg(), sub)) {                                                  \

@@ -8,9 +8,7 @@
 #include <string.h>
 #include "aviary/aviary.h"
 
-static int failures;
-#define CHECK(c) do { if (!(c)) { fprintf(stderr, "%s:%d: CHECK failed: %s (%s)\n", __FILE__, __LINE__, #c, \
-                                          aviary_errmsg()); failures++; } } while (0)
+#include "test_util.h"
 
 static aviary_sampler *make(aviary_sampler_params p, int32_t V) {
     aviary_sampler *s = NULL;

@@ -20,15 +20,8 @@
 #include "aviary/aviary_classifier.h"
 #include "aviary/aviary_vision_rwkv.h"
 
-static int failures;
-#define CHECK(c) do { if (!(c)) { fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #c); \
-                                  failures++; } } while (0)
-
-static unsigned rng = 11;
-static float frand(float lo, float hi) {
-    rng = rng * 1664525u + 1013904223u;
-    return lo + (hi - lo) * (float)(rng >> 8) / (float)(1u << 24);
-}
+#define TEST_RNG_SEED 11u
+#include "test_util.h"
 
 static void test_bi_wkv4(void) {
     enum { C = 5 };

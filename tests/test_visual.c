@@ -9,14 +9,7 @@
 #include <unistd.h>
 #include "aviary/aviary_visual_rwkv.h"
 
-static int failures = 0;
-#define CHECK(cond)                                                              \
-    do {                                                                         \
-        if (!(cond)) {                                                           \
-            fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond); \
-            failures++;                                                          \
-        }                                                                        \
-    } while (0)
+#include "test_util.h"
 
 static void check_prompt(const char *q, aviary_vrwkv_layout lay, const char *b, const char *a) {
     char *pb = NULL, *pa = NULL, *as = NULL;

@@ -4,13 +4,13 @@
  * aviary_linear made once at load time (the model owns them). Small vectors
  * (norm weights, mixes, decays) are owned f32 copies. */
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include "aviary/aviary_audio_rwkv.h"
 #include "aviary/aviary_bidir.h"
 #include "aviary/aviary_blocks.h"
 #include "aviary/aviary_linear.h"
 #include "internal.h"
+#include "weights.h"
 
 #define HS 64 /* head size of both designs (the reference kernels are built for 64) */
 
@@ -56,109 +56,19 @@ struct aviary_audio_rwkv {
     layer25 *l25;
     float *norm_w, *norm_b;       /* 2024 classifier.norm / 2025 ln_out */
     lin_t *head;                  /* C -> K (bias 2024 only) */
-    float **allocs;               /* every owned vector, freed with the model */
-    size_t n_allocs, cap_allocs;
+    aviary__f32s owned;           /* every owned vector, freed with the model */
     lin_t **lins;                 /* every linear, freed with the model */
     size_t n_lins, cap_lins;
 };
 
 /* ---- loading ------------------------------------------------------------- */
 
+/* Loading state: the shared weight reader (weights.h) plus the model being
+ * filled, which owns what is loaded. */
 typedef struct loader {
-    const aviary_checkpoint *ck;
+    aviary__weights w;
     aviary_audio_rwkv *m;
-    const char *prefix;
-    aviary_weight_type wt;
-    aviary_status st;
 } loader;
-
-static float *track(loader *L, size_t n) {
-    aviary_audio_rwkv *m = L->m;
-    if (m->n_allocs == m->cap_allocs) {
-        size_t nc = m->cap_allocs ? m->cap_allocs * 2 : 64;
-        float **p = realloc(m->allocs, nc * sizeof *p);
-        if (!p) return NULL;
-        m->allocs = p;
-        m->cap_allocs = nc;
-    }
-    float *b = malloc((n ? n : 1) * sizeof(float));
-    if (b) m->allocs[m->n_allocs++] = b;
-    return b;
-}
-
-static const aviary_tensor *find(loader *L, const char *name) {
-    char full[256];
-    snprintf(full, sizeof full, "%s%s", L->prefix, name);
-    return aviary_checkpoint_find(L->ck, full);
-}
-
-/* Tensor `name` (printf-style) as an owned f32 copy of exactly `numel`
- * values; transposed from [rows][numel/rows] to [numel/rows][rows] if
- * rows > 0. Records the first error in L->st and returns NULL. */
-static float *getv(loader *L, int64_t numel, int64_t rows, const char *fmt, ...) AVIARY_PRINTF(4, 5);
-static float *getv(loader *L, int64_t numel, int64_t rows, const char *fmt, ...) {
-    if (L->st) return NULL;
-    char name[200];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(name, sizeof name, fmt, ap);
-    va_end(ap);
-    const aviary_tensor *t = find(L, name);
-    const char *path = aviary_checkpoint_path(L->ck);
-    if (!t) {
-        L->st = aviary_error(AVIARY_NOT_FOUND, "%s: AudioRWKV tensor '%s%s' is missing", path, L->prefix, name);
-        return NULL;
-    }
-    if (aviary_tensor_numel(t) != numel) {
-        char shp[96];
-        L->st = aviary_error(AVIARY_SHAPE, "%s: '%s%s' has shape %s, expected %lld values", path, L->prefix, name,
-                             aviary_tensor_shape_str(t, shp, sizeof shp), (long long)numel);
-        return NULL;
-    }
-    float *tmp = rows > 0 ? malloc((size_t)numel * sizeof(float)) : NULL;
-    float *b = track(L, (size_t)numel);
-    if (!b || (rows > 0 && !tmp)) {
-        free(tmp);
-        L->st = aviary_error(AVIARY_NOMEM, "%s: out of memory loading '%s'", path, name);
-        return NULL;
-    }
-    aviary_status s = aviary_tensor_to_f32(t, rows > 0 ? tmp : b);
-    if (s) {
-        free(tmp);
-        L->st = s;
-        return NULL;
-    }
-    if (rows > 0) {
-        int64_t cols = numel / rows;
-        for (int64_t r = 0; r < rows; r++)
-            for (int64_t c = 0; c < cols; c++) b[c * rows + r] = tmp[r * cols + c];
-        free(tmp);
-    }
-    return b;
-}
-
-/* Second dimension of a 2-D tensor (LoRA width), 0 with an error if absent. */
-static int dim_of(loader *L, const char *name, int axis) {
-    if (L->st) return 0;
-    const aviary_tensor *t = find(L, name);
-    if (!t || t->ndim <= axis) {
-        L->st = aviary_error(AVIARY_NOT_FOUND, "%s: AudioRWKV tensor '%s%s' is missing or has too few dimensions",
-                             aviary_checkpoint_path(L->ck), L->prefix, name);
-        return 0;
-    }
-    return (int)t->shape[axis];
-}
-
-static int count_layers(loader *L, const char *fmt) {
-    int n = 0;
-    char name[128];
-    for (;;) {
-        snprintf(name, sizeof name, fmt, n);
-        if (!find(L, name)) return n;
-        n++;
-    }
-}
-
 
 /* A view of tensor t with the given 1-D or 2-D shape (same numel); t must be
  * contiguous, as checkpoint tensors are. */
@@ -193,21 +103,15 @@ static bool keep_lin(loader *L, lin_t *l) {
  * printf-formatted with the layer index `l`. Records the first error. */
 static lin_t *mklin(loader *L, int64_t in, int64_t out, bool tr, int slice, const char *wfmt, const char *bfmt,
                     int l) {
-    if (L->st) return NULL;
+    if (L->w.st) return NULL;
     char wn[128], bn[128];
     snprintf(wn, sizeof wn, wfmt, l);
-    const char *path = aviary_checkpoint_path(L->ck);
-    const aviary_tensor *w = find(L, wn), *b = NULL;
-    if (!w) {
-        L->st = aviary_error(AVIARY_NOT_FOUND, "%s: AudioRWKV tensor '%s%s' is missing", path, L->prefix, wn);
-        return NULL;
-    }
+    const char *path = aviary_checkpoint_path(L->w.ck);
+    const aviary_tensor *w = aviary__w_need(&L->w, -1, "%s", wn), *b = NULL;
+    if (!w) return NULL;
     if (bfmt) {
         snprintf(bn, sizeof bn, bfmt, l);
-        if (!(b = find(L, bn))) {
-            L->st = aviary_error(AVIARY_NOT_FOUND, "%s: AudioRWKV tensor '%s%s' is missing", path, L->prefix, bn);
-            return NULL;
-        }
+        if (!(b = aviary__w_need(&L->w, -1, "%s", bn))) return NULL;
     }
     aviary_tensor wv, bv;
     bool ok;
@@ -228,31 +132,30 @@ static lin_t *mklin(loader *L, int64_t in, int64_t out, bool tr, int slice, cons
     }
     if (!ok) {
         char shp[96];
-        L->st = aviary_error(AVIARY_SHAPE, "%s: '%s%s' has shape %s, expected %lld x %lld values", path, L->prefix,
+        L->w.st = aviary_error(AVIARY_SHAPE, "%s: '%s%s' has shape %s, expected %lld x %lld values", path, L->w.prefix,
                              wn, aviary_tensor_shape_str(w, shp, sizeof shp), (long long)in, (long long)out);
         return NULL;
     }
     if (b && !reshape_view(b, 1, out, 0, &bv)) {
         char shp[96];
-        L->st = aviary_error(AVIARY_SHAPE, "%s: '%s%s' has shape %s, expected %lld values", path, L->prefix, bn,
+        L->w.st = aviary_error(AVIARY_SHAPE, "%s: '%s%s' has shape %s, expected %lld values", path, L->w.prefix, bn,
                              aviary_tensor_shape_str(b, shp, sizeof shp), (long long)out);
         return NULL;
     }
     wv.name = w->name;
-    aviary_linear_params p = aviary_linear_default_params();
-    p.weights = L->wt;
+    aviary_linear_params p = L->w.lp;
     p.transposed = tr || slice >= 0;
     lin_t *lin = NULL;
     aviary_status s = aviary_linear_create(&wv, b ? &bv : NULL, &p, &lin);
     if (s) {
         char msg[256];
         snprintf(msg, sizeof msg, "%s", aviary_errmsg());
-        L->st = aviary_error(s, "%s: '%s%s': %s", path, L->prefix, wn, msg);
+        L->w.st = aviary_error(s, "%s: '%s%s': %s", path, L->w.prefix, wn, msg);
         return NULL;
     }
     if (!keep_lin(L, lin)) {
         aviary_linear_free(lin);
-        L->st = aviary_error(AVIARY_NOMEM, "%s: out of memory", path);
+        L->w.st = aviary_error(AVIARY_NOMEM, "%s: out of memory", path);
         return NULL;
     }
     return lin;
@@ -261,161 +164,160 @@ static lin_t *mklin(loader *L, int64_t in, int64_t out, bool tr, int slice, cons
 static void load_2024(loader *L, int n_mels) {
     aviary_audio_rwkv *m = L->m;
     aviary_audio_rwkv_info *I = &m->info;
-    I->n_embd = dim_of(L, "pos_embed", 2);
-    int N = dim_of(L, "pos_embed", 1);
-    I->patch = dim_of(L, "patch_embed.0.weight", 2);
-    I->n_head = dim_of(L, "layers.0.att.time_faaaa", 0);
-    int bn = dim_of(L, "bn0.weight", 0);
-    if (L->st) return;
+    I->n_embd = (int)aviary__w_dim(&L->w, 2, "pos_embed");
+    int N = (int)aviary__w_dim(&L->w, 1, "pos_embed");
+    I->patch = (int)aviary__w_dim(&L->w, 2, "patch_embed.0.weight");
+    I->n_head = (int)aviary__w_dim(&L->w, 0, "layers.0.att.time_faaaa");
+    int bn = (int)aviary__w_dim(&L->w, 0, "bn0.weight");
+    if (L->w.st) return;
     if (n_mels == 0) n_mels = bn;
     const int C = I->n_embd, P = I->patch;
     if (n_mels != bn || P < 1 || n_mels % P || C != I->n_head * HS || N < 1 || N % (n_mels / P)) {
-        L->st = aviary_error(AVIARY_SHAPE,
+        L->w.st = aviary_error(AVIARY_SHAPE,
                              "%s: AudioRWKV-2024 shapes do not fit (embed %d, heads %d x %d, patch %d, %d mels, bn0 %d, %d tokens)",
-                             aviary_checkpoint_path(L->ck), C, I->n_head, HS, P, n_mels, bn, N);
+                             aviary_checkpoint_path(L->w.ck), C, I->n_head, HS, P, n_mels, bn, N);
         return;
     }
     I->n_mels = n_mels;
     I->grid_w = n_mels / P;
     I->grid_h = N / I->grid_w;
     I->min_frames = I->grid_h * P;
-    I->n_layer = count_layers(L, "layers.%d.ln1.weight");
-    I->n_classes = dim_of(L, "classifier.head.weight", 0);
-    if (L->st) return;
-    m->bn_mean = getv(L, bn, 0, "bn0.running_mean");
-    m->bn_var = getv(L, bn, 0, "bn0.running_var");
-    m->bn_w = getv(L, bn, 0, "bn0.weight");
-    m->bn_b = getv(L, bn, 0, "bn0.bias");
+    I->n_layer = aviary__w_count(&L->w, "layers.%d.ln1.weight");
+    I->n_classes = (int)aviary__w_dim(&L->w, 0, "classifier.head.weight");
+    if (L->w.st) return;
+    m->bn_mean = aviary__w_vec(&L->w, false, bn, "bn0.running_mean");
+    m->bn_var = aviary__w_vec(&L->w, false, bn, "bn0.running_var");
+    m->bn_w = aviary__w_vec(&L->w, false, bn, "bn0.weight");
+    m->bn_b = aviary__w_vec(&L->w, false, bn, "bn0.bias");
     m->patch = mklin(L, (int64_t)P * P, C, false, -1, "patch_embed.0.weight", "patch_embed.0.bias", 0);
-    m->pe_ln_w = getv(L, C, 0, "patch_embed.2.weight");
-    m->pe_ln_b = getv(L, C, 0, "patch_embed.2.bias");
-    m->pos = getv(L, (int64_t)N * C, 0, "pos_embed");
+    m->pe_ln_w = aviary__w_vec(&L->w, false, C, "patch_embed.2.weight");
+    m->pe_ln_b = aviary__w_vec(&L->w, false, C, "patch_embed.2.bias");
+    m->pos = aviary__w_vec(&L->w, false, (int64_t)N * C, "pos_embed");
     m->l24 = calloc((size_t)(I->n_layer ? I->n_layer : 1), sizeof(layer24));
     if (!m->l24) {
-        L->st = aviary_error(AVIARY_NOMEM, "out of memory");
+        L->w.st = aviary_error(AVIARY_NOMEM, "out of memory");
         return;
     }
-    for (int l = 0; l < I->n_layer && !L->st; l++) {
+    for (int l = 0; l < I->n_layer && !L->w.st; l++) {
         layer24 *y = &m->l24[l];
         char nm[96];
         if (l == 0) {
-            y->ln0_w = getv(L, C, 0, "layers.0.ln0.weight");
-            y->ln0_b = getv(L, C, 0, "layers.0.ln0.bias");
+            y->ln0_w = aviary__w_vec(&L->w, false, C, "layers.0.ln0.weight");
+            y->ln0_b = aviary__w_vec(&L->w, false, C, "layers.0.ln0.bias");
         }
-        y->ln1_w = getv(L, C, 0, "layers.%d.ln1.weight", l);
-        y->ln1_b = getv(L, C, 0, "layers.%d.ln1.bias", l);
-        y->ln2_w = getv(L, C, 0, "layers.%d.ln2.weight", l);
-        y->ln2_b = getv(L, C, 0, "layers.%d.ln2.bias", l);
-        y->maa_x = getv(L, C, 0, "layers.%d.att.time_maa_x", l);
+        y->ln1_w = aviary__w_vec(&L->w, false, C, "layers.%d.ln1.weight", l);
+        y->ln1_b = aviary__w_vec(&L->w, false, C, "layers.%d.ln1.bias", l);
+        y->ln2_w = aviary__w_vec(&L->w, false, C, "layers.%d.ln2.weight", l);
+        y->ln2_b = aviary__w_vec(&L->w, false, C, "layers.%d.ln2.bias", l);
+        y->maa_x = aviary__w_vec(&L->w, false, C, "layers.%d.att.time_maa_x", l);
         snprintf(nm, sizeof nm, "layers.%d.att.time_maa_w2", l);
-        y->d_mix = dim_of(L, nm, 1);
+        y->d_mix = (int)aviary__w_dim(&L->w, 1, "%s", nm);
         const int D = y->d_mix;
         y->maa1 = mklin(L, C, 5 * D, true, -1, "layers.%d.att.time_maa_w1", NULL, l);
         static const char *mb[5] = {"layers.%d.att.time_maa_w", "layers.%d.att.time_maa_k", "layers.%d.att.time_maa_v",
                                     "layers.%d.att.time_maa_r", "layers.%d.att.time_maa_g"};
         for (int s = 0; s < 5; s++) y->maa2[s] = mklin(L, D, C, true, s, "layers.%d.att.time_maa_w2", mb[s], l);
         snprintf(nm, sizeof nm, "layers.%d.att.time_decay_w1", l);
-        y->d_decay = dim_of(L, nm, 1);
+        y->d_decay = (int)aviary__w_dim(&L->w, 1, "%s", nm);
         y->decay1 = mklin(L, C, y->d_decay, true, -1, "layers.%d.att.time_decay_w1", NULL, l);
         y->decay2 = mklin(L, y->d_decay, C, true, -1, "layers.%d.att.time_decay_w2", "layers.%d.att.time_decay", l);
-        y->faaaa = getv(L, C, 0, "layers.%d.att.time_faaaa", l);
+        y->faaaa = aviary__w_vec(&L->w, false, C, "layers.%d.att.time_faaaa", l);
         y->Wr = mklin(L, C, C, false, -1, "layers.%d.att.receptance.weight", NULL, l);
         y->Wk = mklin(L, C, C, false, -1, "layers.%d.att.key.weight", NULL, l);
         y->Wv = mklin(L, C, C, false, -1, "layers.%d.att.value.weight", NULL, l);
         y->Wg = mklin(L, C, C, false, -1, "layers.%d.att.gate.weight", NULL, l);
         y->Wo = mklin(L, C, C, false, -1, "layers.%d.att.output.weight", NULL, l);
-        y->lnx_w = getv(L, C, 0, "layers.%d.att.ln_x.weight", l);
-        y->lnx_b = getv(L, C, 0, "layers.%d.att.ln_x.bias", l);
-        y->mix_k = getv(L, C, 0, "layers.%d.ffn.spatial_mix_k", l);
-        y->mix_r = getv(L, C, 0, "layers.%d.ffn.spatial_mix_r", l);
+        y->lnx_w = aviary__w_vec(&L->w, false, C, "layers.%d.att.ln_x.weight", l);
+        y->lnx_b = aviary__w_vec(&L->w, false, C, "layers.%d.att.ln_x.bias", l);
+        y->mix_k = aviary__w_vec(&L->w, false, C, "layers.%d.ffn.spatial_mix_k", l);
+        y->mix_r = aviary__w_vec(&L->w, false, C, "layers.%d.ffn.spatial_mix_r", l);
         y->Fk = mklin(L, C, 4 * C, false, -1, "layers.%d.ffn.key.weight", NULL, l);
         y->Fr = mklin(L, C, C, false, -1, "layers.%d.ffn.receptance.weight", NULL, l);
         y->Fv = mklin(L, 4 * C, C, false, -1, "layers.%d.ffn.value.weight", NULL, l);
     }
-    m->norm_w = getv(L, C, 0, "classifier.norm.weight");
-    m->norm_b = getv(L, C, 0, "classifier.norm.bias");
+    m->norm_w = aviary__w_vec(&L->w, false, C, "classifier.norm.weight");
+    m->norm_b = aviary__w_vec(&L->w, false, C, "classifier.norm.bias");
     m->head = mklin(L, C, I->n_classes, false, -1, "classifier.head.weight", "classifier.head.bias", 0);
 }
 
 static void load_2025(loader *L, int n_mels) {
     aviary_audio_rwkv *m = L->m;
     aviary_audio_rwkv_info *I = &m->info;
-    I->n_embd = dim_of(L, "pos_embed", 2);
-    int N = dim_of(L, "pos_embed", 1);
-    I->patch = dim_of(L, "emb.weight", 2);
-    I->n_head = dim_of(L, "blocks.0.att.r_k", 0);
-    if (L->st) return;
+    I->n_embd = (int)aviary__w_dim(&L->w, 2, "pos_embed");
+    int N = (int)aviary__w_dim(&L->w, 1, "pos_embed");
+    I->patch = (int)aviary__w_dim(&L->w, 2, "emb.weight");
+    I->n_head = (int)aviary__w_dim(&L->w, 0, "blocks.0.att.r_k");
+    if (L->w.st) return;
     if (n_mels == 0) n_mels = 128;
     const int C = I->n_embd, P = I->patch;
     if (P < 1 || n_mels % P || C != I->n_head * HS || N < 1 || N % (n_mels / P)) {
-        L->st = aviary_error(AVIARY_SHAPE, "%s: A-RWKV shapes do not fit (embed %d, heads %d x %d, patch %d, %d mels, %d tokens)",
-                             aviary_checkpoint_path(L->ck), C, I->n_head, HS, P, n_mels, N);
+        L->w.st = aviary_error(AVIARY_SHAPE, "%s: A-RWKV shapes do not fit (embed %d, heads %d x %d, patch %d, %d mels, %d tokens)",
+                             aviary_checkpoint_path(L->w.ck), C, I->n_head, HS, P, n_mels, N);
         return;
     }
     I->n_mels = n_mels;
     I->grid_w = n_mels / P;
     I->grid_h = N / I->grid_w;
     I->min_frames = I->grid_h * P;
-    I->n_layer = count_layers(L, "blocks.%d.ln1.weight");
-    I->n_classes = dim_of(L, "head.weight", 0);
-    if (L->st) return;
+    I->n_layer = aviary__w_count(&L->w, "blocks.%d.ln1.weight");
+    I->n_classes = (int)aviary__w_dim(&L->w, 0, "head.weight");
+    if (L->w.st) return;
     m->patch = mklin(L, (int64_t)P * P, C, false, -1, "emb.weight", "emb.bias", 0);
-    m->pos = getv(L, (int64_t)N * C, 0, "pos_embed");
+    m->pos = aviary__w_vec(&L->w, false, (int64_t)N * C, "pos_embed");
     m->l25 = calloc((size_t)(I->n_layer ? I->n_layer : 1), sizeof(layer25));
     if (!m->l25) {
-        L->st = aviary_error(AVIARY_NOMEM, "out of memory");
+        L->w.st = aviary_error(AVIARY_NOMEM, "out of memory");
         return;
     }
-    for (int l = 0; l < I->n_layer && !L->st; l++) {
+    for (int l = 0; l < I->n_layer && !L->w.st; l++) {
         layer25 *y = &m->l25[l];
         char nm[96];
-        y->ln1_w = getv(L, C, 0, "blocks.%d.ln1.weight", l);
-        y->ln1_b = getv(L, C, 0, "blocks.%d.ln1.bias", l);
-        y->ln2_w = getv(L, C, 0, "blocks.%d.ln2.weight", l);
-        y->ln2_b = getv(L, C, 0, "blocks.%d.ln2.bias", l);
-        y->x_r = getv(L, C, 0, "blocks.%d.att.x_r", l);
-        y->x_w = getv(L, C, 0, "blocks.%d.att.x_w", l);
-        y->x_k = getv(L, C, 0, "blocks.%d.att.x_k", l);
-        y->x_v = getv(L, C, 0, "blocks.%d.att.x_v", l);
-        y->x_a = getv(L, C, 0, "blocks.%d.att.x_a", l);
-        y->x_g = getv(L, C, 0, "blocks.%d.att.x_g", l);
+        y->ln1_w = aviary__w_vec(&L->w, false, C, "blocks.%d.ln1.weight", l);
+        y->ln1_b = aviary__w_vec(&L->w, false, C, "blocks.%d.ln1.bias", l);
+        y->ln2_w = aviary__w_vec(&L->w, false, C, "blocks.%d.ln2.weight", l);
+        y->ln2_b = aviary__w_vec(&L->w, false, C, "blocks.%d.ln2.bias", l);
+        y->x_r = aviary__w_vec(&L->w, false, C, "blocks.%d.att.x_r", l);
+        y->x_w = aviary__w_vec(&L->w, false, C, "blocks.%d.att.x_w", l);
+        y->x_k = aviary__w_vec(&L->w, false, C, "blocks.%d.att.x_k", l);
+        y->x_v = aviary__w_vec(&L->w, false, C, "blocks.%d.att.x_v", l);
+        y->x_a = aviary__w_vec(&L->w, false, C, "blocks.%d.att.x_a", l);
+        y->x_g = aviary__w_vec(&L->w, false, C, "blocks.%d.att.x_g", l);
 #define LORA(v, d, bias)                                                                          \
     snprintf(nm, sizeof nm, "blocks.%d.att." #v "1", l);                                          \
-    y->d = dim_of(L, nm, 1);                                                                      \
+    y->d = (int)aviary__w_dim(&L->w, 1, "%s", nm);                                                                      \
     y->v##1 = mklin(L, C, y->d, true, -1, "blocks.%d.att." #v "1", NULL, l);                      \
     y->v##2 = mklin(L, y->d, C, true, -1, "blocks.%d.att." #v "2", bias, l);
         LORA(w, dw, "blocks.%d.att.w0")
         LORA(a, da, "blocks.%d.att.a0")
-        if (l > 0 || find(L, "blocks.0.att.v1")) { /* layer 0 keeps v_first: its value LoRA is unused */
+        if (l > 0 || aviary__w_find(&L->w, "blocks.0.att.v1")) { /* layer 0 keeps v_first: its value LoRA is unused */
             LORA(v, dv, "blocks.%d.att.v0")
         }
         LORA(g, dg, NULL)
 #undef LORA
-        y->k_k = getv(L, C, 0, "blocks.%d.att.k_k", l);
-        y->k_a = getv(L, C, 0, "blocks.%d.att.k_a", l);
-        y->r_k = getv(L, C, 0, "blocks.%d.att.r_k", l);
-        y->gate = getv(L, C, 0, "blocks.%d.att.gate.weight", l);
-        y->shift = getv(L, (int64_t)C * 9, 0, "blocks.%d.att.time_shift.weight", l);
+        y->k_k = aviary__w_vec(&L->w, false, C, "blocks.%d.att.k_k", l);
+        y->k_a = aviary__w_vec(&L->w, false, C, "blocks.%d.att.k_a", l);
+        y->r_k = aviary__w_vec(&L->w, false, C, "blocks.%d.att.r_k", l);
+        y->gate = aviary__w_vec(&L->w, false, C, "blocks.%d.att.gate.weight", l);
+        y->shift = aviary__w_vec(&L->w, false, (int64_t)C * 9, "blocks.%d.att.time_shift.weight", l);
         y->Wr = mklin(L, C, C, false, -1, "blocks.%d.att.receptance.weight", NULL, l);
         y->Wk = mklin(L, C, C, false, -1, "blocks.%d.att.key.weight", NULL, l);
         y->Wv = mklin(L, C, C, false, -1, "blocks.%d.att.value.weight", NULL, l);
         y->Wo = mklin(L, C, C, false, -1, "blocks.%d.att.output.weight", NULL, l);
-        y->lnx_w = getv(L, C, 0, "blocks.%d.att.ln_x.weight", l);
-        y->lnx_b = getv(L, C, 0, "blocks.%d.att.ln_x.bias", l);
-        y->f_xk = getv(L, C, 0, "blocks.%d.ffn.x_k", l);
-        y->f_shift = getv(L, (int64_t)C * 9, 0, "blocks.%d.ffn.time_shift.weight", l);
+        y->lnx_w = aviary__w_vec(&L->w, false, C, "blocks.%d.att.ln_x.weight", l);
+        y->lnx_b = aviary__w_vec(&L->w, false, C, "blocks.%d.att.ln_x.bias", l);
+        y->f_xk = aviary__w_vec(&L->w, false, C, "blocks.%d.ffn.x_k", l);
+        y->f_shift = aviary__w_vec(&L->w, false, (int64_t)C * 9, "blocks.%d.ffn.time_shift.weight", l);
         y->Fk = mklin(L, C, 4 * C, false, -1, "blocks.%d.ffn.key.weight", "blocks.%d.ffn.key.bias", l);
         y->Fv = mklin(L, 4 * C, C, false, -1, "blocks.%d.ffn.value.weight", "blocks.%d.ffn.value.bias", l);
     }
-    m->norm_w = getv(L, C, 0, "ln_out.weight");
-    m->norm_b = getv(L, C, 0, "ln_out.bias");
+    m->norm_w = aviary__w_vec(&L->w, false, C, "ln_out.weight");
+    m->norm_b = aviary__w_vec(&L->w, false, C, "ln_out.bias");
     m->head = mklin(L, C, I->n_classes, false, -1, "head.weight", NULL, 0);
 }
 
 void aviary_audio_rwkv_free(aviary_audio_rwkv *m) {
     if (!m) return;
-    for (size_t i = 0; i < m->n_allocs; i++) free(m->allocs[i]);
-    free(m->allocs);
+    aviary__f32s_free(&m->owned);
     for (size_t i = 0; i < m->n_lins; i++) aviary_linear_free(m->lins[i]);
     free(m->lins);
     free(m->l24);
@@ -435,9 +337,10 @@ aviary_status aviary_audio_rwkv_load_weights(const aviary_checkpoint *ck, int n_
     if (n_mels < 0 || n_mels > 4096) return aviary_error(AVIARY_INVALID_ARG, "aviary_audio_rwkv_load: n_mels %d", n_mels);
     aviary_audio_rwkv *m = calloc(1, sizeof *m);
     if (!m) return aviary_error(AVIARY_NOMEM, "out of memory");
-    loader L = {ck, m, "", weights, AVIARY_OK};
+    loader L = {{ck, "", "AudioRWKV", aviary_linear_default_params(), &m->owned, AVIARY_OK}, m};
+    L.w.lp.weights = weights;
     if (aviary_checkpoint_find(ck, "sed_model.bn0.weight")) {
-        L.prefix = "sed_model.";
+        L.w.prefix = "sed_model.";
         m->info.variant = AVIARY_AUDIO_RWKV_2024;
     } else if (aviary_checkpoint_find(ck, "bn0.weight")) {
         m->info.variant = AVIARY_AUDIO_RWKV_2024;
@@ -453,12 +356,12 @@ aviary_status aviary_audio_rwkv_load_weights(const aviary_checkpoint *ck, int n_
         load_2024(&L, n_mels);
     else
         load_2025(&L, n_mels);
-    if (!L.st && (m->info.n_layer < 1 || m->info.n_classes < 1))
-        L.st = aviary_error(AVIARY_SHAPE, "%s: AudioRWKV checkpoint has %d layers and %d classes",
+    if (!L.w.st && (m->info.n_layer < 1 || m->info.n_classes < 1))
+        L.w.st = aviary_error(AVIARY_SHAPE, "%s: AudioRWKV checkpoint has %d layers and %d classes",
                             aviary_checkpoint_path(ck), m->info.n_layer, m->info.n_classes);
-    if (L.st) {
+    if (L.w.st) {
         aviary_audio_rwkv_free(m);
-        return L.st;
+        return L.w.st;
     }
     m->info.head_size = HS;
     *out = m;

@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include "internal.h"
+#include "weights.h"
 #include "aviary/aviary_model_family.h"
 
 const char *aviary_family_name(aviary_family f) {
@@ -36,30 +37,12 @@ static bool find_suffix(const aviary_checkpoint *ck, const char *suffix, char *p
 }
 
 /* prefix + printf-formatted key. */
-static const aviary_tensor *get(const aviary_checkpoint *ck, const char *prefix, const char *fmt, ...)
-    AVIARY_PRINTF(3, 4);
-static const aviary_tensor *get(const aviary_checkpoint *ck, const char *prefix, const char *fmt, ...) {
-    char key[256], name[320];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(key, sizeof key, fmt, ap);
-    va_end(ap);
-    snprintf(name, sizeof name, "%s%s", prefix, key);
-    return aviary_checkpoint_find(ck, name);
-}
-
 /* Size of dimension d, or 0 when t is absent or has too few dimensions. */
 static int dim(const aviary_tensor *t, int d) {
     return t && d < t->ndim && t->shape[d] <= INT32_MAX ? (int)t->shape[d] : 0;
 }
 
 /* Count consecutive layers 0, 1, ... that have prefix + fmt(i). */
-static int count_layers(const aviary_checkpoint *ck, const char *prefix, const char *fmt) {
-    int n = 0;
-    while (n < 100000 && get(ck, prefix, fmt, n)) n++;
-    return n;
-}
-
 static void add(aviary_family_info *f, const char *fmt, ...) AVIARY_PRINTF(2, 3);
 static void add(aviary_family_info *f, const char *fmt, ...) {
     size_t used = strlen(f->summary);
@@ -119,9 +102,9 @@ static aviary_status visual_rwkv(aviary_checkpoint *ck, aviary_family_info *f) {
     if (s != AVIARY_OK) return s;
     set_variant(f, "RWKV-%d", f->version);
     const char *v = "vit.vision_model.";
-    const aviary_tensor *pe = get(ck, v, "embeddings.patch_embedding.weight");
-    const aviary_tensor *pos = get(ck, v, "embeddings.position_embedding.weight");
-    f->enc_layers = count_layers(ck, v, "encoder.layers.%d.layer_norm1.weight");
+    const aviary_tensor *pe = aviary__w_lookup(ck, v, "embeddings.patch_embedding.weight");
+    const aviary_tensor *pos = aviary__w_lookup(ck, v, "embeddings.position_embedding.weight");
+    f->enc_layers = aviary__w_count_in(ck, v, "encoder.layers.%d.layer_norm1.weight");
     f->enc_width = dim(pe, 0);
     f->patch_size = dim(pe, 2);
     f->in_channels = dim(pe, 1);
@@ -132,7 +115,7 @@ static aviary_status visual_rwkv(aviary_checkpoint *ck, aviary_family_info *f) {
     add(f, "; vision CLIP ViT: layers %d, width %d, patch %d", f->enc_layers, f->enc_width, f->patch_size);
     add_size(f, "image", f->enc_image);
     add_size(f, "positions", f->n_tokens);
-    const aviary_tensor *proj = get(ck, "", "proj.weight");
+    const aviary_tensor *proj = aviary__w_lookup(ck, "", "proj.weight");
     add(f, "; proj %d -> %d", dim(proj, 1), dim(proj, 0));
     return AVIARY_OK;
 }
@@ -140,15 +123,15 @@ static aviary_status visual_rwkv(aviary_checkpoint *ck, aviary_family_info *f) {
 static aviary_status vision_rwkv(aviary_checkpoint *ck, aviary_family_info *f) {
     f->family = AVIARY_FAMILY_VISION_RWKV;
     const char *p = f->prefix;
-    const aviary_tensor *pe = get(ck, p, "patch_embed.projection.weight");
+    const aviary_tensor *pe = aviary__w_lookup(ck, p, "patch_embed.projection.weight");
     f->n_embd = dim(pe, 0);
     f->in_channels = dim(pe, 1);
     f->patch_size = dim(pe, 2);
-    f->n_layer = count_layers(ck, p, "layers.%d.ln1.weight");
-    f->n_tokens = dim(get(ck, p, "pos_embed"), 1);
-    f->dim_ffn = dim(get(ck, p, "layers.0.ffn.key.weight"), 0);
-    const aviary_tensor *u = get(ck, p, "layers.0.att.time_faaaa");
-    if (get(ck, p, "layers.0.att.time_maa_x")) {
+    f->n_layer = aviary__w_count_in(ck, p, "layers.%d.ln1.weight");
+    f->n_tokens = dim(aviary__w_lookup(ck, p, "pos_embed"), 1);
+    f->dim_ffn = dim(aviary__w_lookup(ck, p, "layers.0.ffn.key.weight"), 0);
+    const aviary_tensor *u = aviary__w_lookup(ck, p, "layers.0.att.time_faaaa");
+    if (aviary__w_lookup(ck, p, "layers.0.att.time_maa_x")) {
         f->version = 6;
         f->n_head = dim(u, 0);
         f->head_size = dim(u, 1);
@@ -157,9 +140,9 @@ static aviary_status vision_rwkv(aviary_checkpoint *ck, aviary_family_info *f) {
         f->version = 4;
         set_variant(f, "VRWKV");
     }
-    f->key_norm = get(ck, p, "layers.0.att.key_norm.weight") != NULL;
-    f->layer_scale = get(ck, p, "layers.0.gamma1") != NULL;
-    const aviary_tensor *head = get(ck, "", "head.fc.weight");
+    f->key_norm = aviary__w_lookup(ck, p, "layers.0.att.key_norm.weight") != NULL;
+    f->layer_scale = aviary__w_lookup(ck, p, "layers.0.gamma1") != NULL;
+    const aviary_tensor *head = aviary__w_lookup(ck, "", "head.fc.weight");
     f->n_classes = dim(head, 0);
     add(f, "Vision-RWKV %s (RWKV-%d blocks)", f->variant, f->version);
     add_blocks(f);
@@ -173,19 +156,21 @@ static aviary_status audio_2024(aviary_checkpoint *ck, aviary_family_info *f) {
     f->family = AVIARY_FAMILY_AUDIO_RWKV;
     set_variant(f, "AudioRWKV 2024");
     const char *p = f->prefix;
-    f->n_mels = dim(get(ck, p, "bn0.weight"), 0);
-    const aviary_tensor *pe = get(ck, p, "patch_embed.0.weight");
+    f->n_mels = dim(aviary__w_lookup(ck, p, "bn0.weight"), 0);
+    const aviary_tensor *pe = aviary__w_lookup(ck, p, "patch_embed.0.weight");
     f->n_embd = dim(pe, 0);
     f->in_channels = dim(pe, 1);
     f->patch_size = dim(pe, 2);
-    f->n_layer = count_layers(ck, p, "layers.%d.ln1.weight");
-    f->n_tokens = dim(get(ck, p, "pos_embed"), 1);
-    f->dim_ffn = dim(get(ck, p, "layers.0.ffn.key.weight"), 0);
-    const aviary_tensor *u = get(ck, p, "layers.0.att.time_faaaa");
-    f->version = get(ck, p, "layers.0.att.time_maa_x") ? 6 : get(ck, p, "layers.0.att.spatial_decay") ? 4 : 0;
+    f->n_layer = aviary__w_count_in(ck, p, "layers.%d.ln1.weight");
+    f->n_tokens = dim(aviary__w_lookup(ck, p, "pos_embed"), 1);
+    f->dim_ffn = dim(aviary__w_lookup(ck, p, "layers.0.ffn.key.weight"), 0);
+    const aviary_tensor *u = aviary__w_lookup(ck, p, "layers.0.att.time_faaaa");
+    f->version = aviary__w_lookup(ck, p, "layers.0.att.time_maa_x")        ? 6
+                 : aviary__w_lookup(ck, p, "layers.0.att.spatial_decay") ? 4
+                                                                         : 0;
     f->n_head = dim(u, 0);
     f->head_size = dim(u, 1);
-    f->n_classes = dim(get(ck, p, "classifier.head.weight"), 0);
+    f->n_classes = dim(aviary__w_lookup(ck, p, "classifier.head.weight"), 0);
     add(f, "AudioRWKV 2024 (RWKV-%d blocks)", f->version);
     add_blocks(f);
     add(f, ", patch %d, n_mels %d, tokens %d, classes %d", f->patch_size, f->n_mels, f->n_tokens, f->n_classes);
@@ -196,18 +181,18 @@ static aviary_status audio_2025(aviary_checkpoint *ck, aviary_family_info *f) {
     f->family = AVIARY_FAMILY_AUDIO_RWKV;
     set_variant(f, "A-RWKV 2025");
     const char *p = f->prefix;
-    const aviary_tensor *pe = get(ck, p, "emb.weight");
+    const aviary_tensor *pe = aviary__w_lookup(ck, p, "emb.weight");
     f->version = 7;
     f->n_embd = dim(pe, 0);
     f->in_channels = dim(pe, 1);
     f->patch_size = dim(pe, 2);
-    f->n_layer = count_layers(ck, p, "blocks.%d.ln1.weight");
-    f->n_tokens = dim(get(ck, p, "pos_embed"), 1);
-    f->dim_ffn = dim(get(ck, p, "blocks.0.ffn.key.weight"), 0);
-    const aviary_tensor *rk = get(ck, p, "blocks.0.att.r_k");
+    f->n_layer = aviary__w_count_in(ck, p, "blocks.%d.ln1.weight");
+    f->n_tokens = dim(aviary__w_lookup(ck, p, "pos_embed"), 1);
+    f->dim_ffn = dim(aviary__w_lookup(ck, p, "blocks.0.ffn.key.weight"), 0);
+    const aviary_tensor *rk = aviary__w_lookup(ck, p, "blocks.0.att.r_k");
     f->n_head = dim(rk, 0);
     f->head_size = dim(rk, 1);
-    f->n_classes = dim(get(ck, p, "head.weight"), 0);
+    f->n_classes = dim(aviary__w_lookup(ck, p, "head.weight"), 0);
     add(f, "A-RWKV 2025 (RWKV-7 blocks)");
     add_blocks(f);
     add(f, ", patch %dx%d, tokens %d, classes %d", f->patch_size, dim(pe, 3), f->n_tokens, f->n_classes);
@@ -218,15 +203,16 @@ static aviary_status rwkv_ts(aviary_checkpoint *ck, aviary_family_info *f) {
     f->family = AVIARY_FAMILY_RWKV_TS;
     set_variant(f, "x051a");
     const char *p = f->prefix;
-    const aviary_tensor *in = get(ck, p, "in_layer.weight"), *out = get(ck, p, "out_layer.weight");
+    const aviary_tensor *in = aviary__w_lookup(ck, p, "in_layer.weight");
+    const aviary_tensor *out = aviary__w_lookup(ck, p, "out_layer.weight");
     f->n_embd = dim(in, 0);
     f->patch_size = dim(in, 1);
     f->pred_len = dim(out, 0);
     f->n_tokens = f->n_embd ? dim(out, 1) / f->n_embd : 0;
-    f->n_layer = count_layers(ck, p, "rwkv.%d.ln_1.weight");
-    f->n_head = dim(get(ck, p, "rwkv.0.tmix.time_decay"), 0);
+    f->n_layer = aviary__w_count_in(ck, p, "rwkv.%d.ln_1.weight");
+    f->n_head = dim(aviary__w_lookup(ck, p, "rwkv.0.tmix.time_decay"), 0);
     if (f->n_head) f->head_size = f->n_embd / f->n_head;
-    f->dim_ffn = dim(get(ck, p, "rwkv.0.cmix.key.weight"), 0);
+    f->dim_ffn = dim(aviary__w_lookup(ck, p, "rwkv.0.cmix.key.weight"), 0);
     f->version = 5;
     add(f, "RWKV-TS (x051a RWKV-5 style blocks)");
     add_blocks(f);
@@ -246,16 +232,16 @@ aviary_status aviary_family_detect(aviary_checkpoint *ck, aviary_family_info *ou
         find_suffix(ck, "embeddings.patch_embedding.weight", pre, sizeof pre) && !strncmp(pre, "vit.", 4))
         return visual_rwkv(ck, f);
     if (find_suffix(ck, "bn0.weight", f->prefix, sizeof f->prefix) &&
-        get(ck, f->prefix, "patch_embed.0.weight"))
+        aviary__w_lookup(ck, f->prefix, "patch_embed.0.weight"))
         return audio_2024(ck, f);
-    if (find_suffix(ck, "blocks.0.att.r_k", f->prefix, sizeof f->prefix) && get(ck, f->prefix, "pos_embed") &&
-        dim(get(ck, f->prefix, "emb.weight"), 3))
+    if (find_suffix(ck, "blocks.0.att.r_k", f->prefix, sizeof f->prefix) &&
+        aviary__w_lookup(ck, f->prefix, "pos_embed") && dim(aviary__w_lookup(ck, f->prefix, "emb.weight"), 3))
         return audio_2025(ck, f);
     if (find_suffix(ck, "patch_embed.projection.weight", f->prefix, sizeof f->prefix) &&
-        get(ck, f->prefix, "layers.0.att.key.weight"))
+        aviary__w_lookup(ck, f->prefix, "layers.0.att.key.weight"))
         return vision_rwkv(ck, f);
     if (find_suffix(ck, "in_layer.weight", f->prefix, sizeof f->prefix) &&
-        get(ck, f->prefix, "out_layer.weight") && get(ck, f->prefix, "rwkv.0.ln_1.weight"))
+        aviary__w_lookup(ck, f->prefix, "out_layer.weight") && aviary__w_lookup(ck, f->prefix, "rwkv.0.ln_1.weight"))
         return rwkv_ts(ck, f);
     memset(f, 0, sizeof *f);
     aviary_model_info mi;

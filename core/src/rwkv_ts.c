@@ -2,6 +2,7 @@
 #include <math.h>
 #include <stdio.h>
 #include "internal.h"
+#include "weights.h"
 #include "aviary/aviary_ts.h"
 
 struct aviary_ts_model {
@@ -28,26 +29,16 @@ void aviary_ts_model_free(aviary_ts_model *m) {
 
 const aviary_ts_info *aviary_ts_model_info(const aviary_ts_model *m) { return m ? &m->info : NULL; }
 
+/* Linear `key` (weight + bias, any size); *in_f / *out_f receive its sizes. */
 static aviary_status linear_2d(const aviary_checkpoint *ck, const char *key, const aviary_weight_type wt,
                                aviary_linear **out, int64_t *in_f, int64_t *out_f) {
-    char wn[128], bn[128];
-    snprintf(wn, sizeof wn, "%s.weight", key);
-    snprintf(bn, sizeof bn, "%s.bias", key);
-    const aviary_tensor *w, *b;
-    aviary_status s;
-    if ((s = aviary_checkpoint_get(ck, wn, &w)) || (s = aviary_checkpoint_get(ck, bn, &b))) return s;
-    char shp[96];
-    if (w->ndim != 2 || w->shape[0] <= 0 || w->shape[1] <= 0)
-        return aviary_error(AVIARY_SHAPE, "%s: %s has shape %s, expected a 2-D weight", aviary_checkpoint_path(ck), wn,
-                            aviary_tensor_shape_str(w, shp, sizeof shp));
-    if (aviary_tensor_numel(b) != w->shape[0])
-        return aviary_error(AVIARY_SHAPE, "%s: %s has shape %s, expected [%lld]", aviary_checkpoint_path(ck), bn,
-                            aviary_tensor_shape_str(b, shp, sizeof shp), (long long)w->shape[0]);
     aviary_linear_params lp = aviary_linear_default_params();
     lp.weights = wt;
-    if ((s = aviary_linear_create(w, b, &lp, out))) return s;
-    *out_f = w->shape[0];
-    *in_f = w->shape[1];
+    int64_t dims[2];
+    aviary_status s = aviary__w_linear_bias(ck, "", key, 0, 0, &lp, out, dims);
+    if (s) return s;
+    *out_f = dims[0];
+    *in_f = dims[1];
     return AVIARY_OK;
 }
 

@@ -3,6 +3,7 @@
 #include <math.h>
 #include <stdio.h>
 #include "internal.h"
+#include "weights.h"
 #include "aviary/aviary_blocks.h"
 #include "aviary/aviary_ts_block.h"
 
@@ -35,50 +36,21 @@ void aviary_x051a_block_free(aviary_x051a_block *b) {
     free(b);
 }
 
-/* Fetch prefix+key as an f32 vector of exactly n elements (any shape). */
+/* Fetch prefix+key as an f32 vector of exactly n elements (any shape);
+ * counts its parameters. */
 static aviary_status get_vec(const aviary_checkpoint *ck, const char *prefix, const char *key, int64_t n,
                              float **out, int64_t *count) {
-    char name[256];
-    snprintf(name, sizeof name, "%s%s", prefix, key);
-    const aviary_tensor *t;
-    aviary_status s = aviary_checkpoint_get(ck, name, &t);
-    if (s) return s;
-    if (aviary_tensor_numel(t) != n) {
-        char shp[96];
-        return aviary_error(AVIARY_SHAPE, "%s: %s has shape %s, expected %lld elements",
-                            aviary_checkpoint_path(ck), name, aviary_tensor_shape_str(t, shp, sizeof shp),
-                            (long long)n);
-    }
-    float *v = malloc((size_t)n * sizeof *v);
-    if (!v) return aviary_error(AVIARY_NOMEM, "%s: out of memory", name);
-    s = aviary_tensor_to_f32(t, v);
-    if (s) { free(v); return s; }
-    *out = v;
-    *count += n;
-    return AVIARY_OK;
+    aviary_status s = aviary__w_copy_f32(ck, prefix, key, n, out);
+    if (!s) *count += n;
+    return s;
 }
 
+/* Linear prefix+key (weight [outn, in] + bias); counts its parameters. */
 static aviary_status get_linear(const aviary_checkpoint *ck, const char *prefix, const char *key, int64_t in,
                                 int64_t outn, const aviary_linear_params *lp, aviary_linear **out, int64_t *count) {
-    char wn[256], bn[256];
-    snprintf(wn, sizeof wn, "%s%s.weight", prefix, key);
-    snprintf(bn, sizeof bn, "%s%s.bias", prefix, key);
-    const aviary_tensor *w, *b;
-    aviary_status s = aviary_checkpoint_get(ck, wn, &w);
-    if (s) return s;
-    s = aviary_checkpoint_get(ck, bn, &b);
-    if (s) return s;
-    char shp[96];
-    if (w->ndim != 2 || w->shape[0] != outn || w->shape[1] != in)
-        return aviary_error(AVIARY_SHAPE, "%s: %s has shape %s, expected [%lld, %lld]", aviary_checkpoint_path(ck), wn,
-                            aviary_tensor_shape_str(w, shp, sizeof shp), (long long)outn, (long long)in);
-    if (aviary_tensor_numel(b) != outn)
-        return aviary_error(AVIARY_SHAPE, "%s: %s has shape %s, expected [%lld]", aviary_checkpoint_path(ck), bn,
-                            aviary_tensor_shape_str(b, shp, sizeof shp), (long long)outn);
-    s = aviary_linear_create(w, b, lp, out);
-    if (s) return s;
-    *count += in * outn + outn;
-    return AVIARY_OK;
+    aviary_status s = aviary__w_linear_bias(ck, prefix, key, outn, in, lp, out, NULL);
+    if (!s) *count += in * outn + outn;
+    return s;
 }
 
 aviary_status aviary_x051a_block_create(const aviary_checkpoint *ck, const char *prefix,

@@ -3,12 +3,12 @@
  * come from aviary_blocks.h; the Q-shift and the bidirectional WKVs from
  * aviary_bidir.h. The model owns every buffer it allocates at load. */
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include "aviary/aviary_bidir.h"
 #include "aviary/aviary_blocks.h"
 #include "aviary/aviary_vision_rwkv.h"
 #include "internal.h"
+#include "weights.h"
 
 #define V6_HEAD 64      /* HEAD_SIZE of vrwkv6.py (the kernel is built for 64) */
 #define V6_MIX_DIM 32   /* TIME_MIX_EXTRA_DIM: time_maa_w1 is [C, 5*32] */
@@ -40,8 +40,7 @@ struct aviary_vision_rwkv {
     float *pos;                      /* [gh*gw, C] */
     vr_layer *layers;
     float *ln_w, *ln_b;              /* final norm, NULL if absent */
-    float **allocs;
-    size_t n_allocs, cap_allocs;
+    aviary__f32s owned;              /* every f32 vector above */
 };
 
 aviary_vision_rwkv_options aviary_vision_rwkv_default_options(void) {
@@ -51,202 +50,66 @@ aviary_vision_rwkv_options aviary_vision_rwkv_default_options(void) {
 
 /* ---- loading ------------------------------------------------------------- */
 
-typedef struct loader {
-    const aviary_checkpoint *ck;
-    aviary_vision_rwkv *m;
-    const char *prefix;
-    aviary_linear_params lp;
-    aviary_status st;
-} loader;
-
-static float *track(loader *L, size_t n) {
-    aviary_vision_rwkv *m = L->m;
-    if (m->n_allocs == m->cap_allocs) {
-        size_t nc = m->cap_allocs ? m->cap_allocs * 2 : 64;
-        float **p = realloc(m->allocs, nc * sizeof *p);
-        if (!p) return NULL;
-        m->allocs = p;
-        m->cap_allocs = nc;
-    }
-    float *b = malloc((n ? n : 1) * sizeof(float));
-    if (b) m->allocs[m->n_allocs++] = b;
-    return b;
-}
-
-static const aviary_tensor *findf(loader *L, const char *fmt, ...) AVIARY_PRINTF(2, 3);
-static const aviary_tensor *findf(loader *L, const char *fmt, ...) {
-    char name[200], full[256];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(name, sizeof name, fmt, ap);
-    va_end(ap);
-    snprintf(full, sizeof full, "%s%s", L->prefix, name);
-    return aviary_checkpoint_find(L->ck, full);
-}
-
-/* Look up `name` (already formatted) and check its element count. */
-static const aviary_tensor *need(loader *L, const char *name, int64_t numel) {
-    if (L->st) return NULL;
-    char full[256];
-    snprintf(full, sizeof full, "%s%s", L->prefix, name);
-    const aviary_tensor *t = aviary_checkpoint_find(L->ck, full);
-    const char *path = aviary_checkpoint_path(L->ck);
-    if (!t) {
-        L->st = aviary_error(AVIARY_NOT_FOUND, "%s: Vision-RWKV tensor '%s' is missing", path, full);
-        return NULL;
-    }
-    if (numel >= 0 && aviary_tensor_numel(t) != numel) {
-        char shp[96];
-        L->st = aviary_error(AVIARY_SHAPE, "%s: '%s' has shape %s, expected %lld values", path, full,
-                             aviary_tensor_shape_str(t, shp, sizeof shp), (long long)numel);
-        return NULL;
-    }
-    return t;
-}
-
-/* f32 copy of tensor `name` with exactly numel values; NULL + L->st on error.
- * optional: a missing tensor returns NULL without an error. */
-static float *vec(loader *L, bool optional, int64_t numel, const char *fmt, ...) AVIARY_PRINTF(4, 5);
-static float *vec(loader *L, bool optional, int64_t numel, const char *fmt, ...) {
-    if (L->st) return NULL;
-    char name[200];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(name, sizeof name, fmt, ap);
-    va_end(ap);
-    if (optional && !findf(L, "%s", name)) return NULL;
-    const aviary_tensor *t = need(L, name, numel);
-    if (!t) return NULL;
-    float *b = track(L, (size_t)numel);
-    if (!b) {
-        L->st = aviary_error(AVIARY_NOMEM, "%s: out of memory loading '%s'", aviary_checkpoint_path(L->ck), name);
-        return NULL;
-    }
-    aviary_status s = aviary_tensor_to_f32(t, b);
-    if (s) L->st = s;
-    return s ? NULL : b;
-}
-
-/* aviary_linear from a 2-D view of `t` (rows x cols, contiguous) starting at
- * element `offset`. transposed: the view is [in, out]. */
-static aviary_linear *lin_view(loader *L, const aviary_tensor *t, int64_t offset, int64_t rows, int64_t cols,
-                               bool transposed, const char *name) {
-    if (L->st || !t) return NULL;
-    if (!aviary_tensor_is_contiguous(t)) {
-        L->st = aviary_error(AVIARY_UNSUPPORTED, "%s: '%s' is not stored contiguously", aviary_checkpoint_path(L->ck),
-                             name);
-        return NULL;
-    }
-    aviary_tensor v = *t;
-    v.ndim = 2;
-    v.shape[0] = rows;
-    v.shape[1] = cols;
-    aviary_tensor_set_contiguous(&v);
-    v.data = (char *)t->data + (size_t)offset * aviary_dtype_size(t->dtype);
-    v.owned = NULL;
-    aviary_linear_params p = L->lp;
-    p.transposed = transposed;
-    aviary_linear *lin = NULL;
-    aviary_status s = aviary_linear_create(&v, NULL, &p, &lin);
-    if (s) {
-        L->st = aviary_error(s, "%s: '%s': %s", aviary_checkpoint_path(L->ck), name, aviary_errmsg());
-        return NULL;
-    }
-    return lin;
-}
-
-/* Linear [out, in] named `name`. */
-static aviary_linear *lin(loader *L, int64_t out, int64_t in, const char *fmt, ...) AVIARY_PRINTF(4, 5);
-static aviary_linear *lin(loader *L, int64_t out, int64_t in, const char *fmt, ...) {
-    if (L->st) return NULL;
-    char name[200];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(name, sizeof name, fmt, ap);
-    va_end(ap);
-    const aviary_tensor *t = need(L, name, out * in);
-    if (t && (t->ndim != 2 || t->shape[0] != out)) {
-        char shp[96];
-        L->st = aviary_error(AVIARY_SHAPE, "%s: '%s%s' has shape %s, expected [%lld, %lld]",
-                             aviary_checkpoint_path(L->ck), L->prefix, name, aviary_tensor_shape_str(t, shp, sizeof shp),
-                             (long long)out, (long long)in);
-        return NULL;
-    }
-    return lin_view(L, t, 0, out, in, false, name);
-}
-
-static int64_t dim(loader *L, const char *name, int axis) {
-    const aviary_tensor *t = need(L, name, -1);
-    if (!t) return 0;
-    if (t->ndim <= axis) {
-        L->st = aviary_error(AVIARY_SHAPE, "%s: '%s%s' has %d dimensions, expected more than %d",
-                             aviary_checkpoint_path(L->ck), L->prefix, name, t->ndim, axis);
-        return 0;
-    }
-    return t->shape[axis];
-}
-
-static void load_layer(loader *L, int i, vr_layer *l) {
-    const aviary_vision_rwkv_info *I = &L->m->info;
+static void load_layer(aviary__weights *W, const aviary_vision_rwkv_info *I, int i, vr_layer *l) {
     const int64_t C = I->embed_dims, Hd = I->hidden;
     if (i == 0) {
-        l->ln0_w = vec(L, false, C, "layers.0.ln0.weight");
-        l->ln0_b = vec(L, false, C, "layers.0.ln0.bias");
+        l->ln0_w = aviary__w_vec(W, false, C, "layers.0.ln0.weight");
+        l->ln0_b = aviary__w_vec(W, false, C, "layers.0.ln0.bias");
     }
-    l->ln1_w = vec(L, false, C, "layers.%d.ln1.weight", i);
-    l->ln1_b = vec(L, false, C, "layers.%d.ln1.bias", i);
-    l->ln2_w = vec(L, false, C, "layers.%d.ln2.weight", i);
-    l->ln2_b = vec(L, false, C, "layers.%d.ln2.bias", i);
+    l->ln1_w = aviary__w_vec(W, false, C, "layers.%d.ln1.weight", i);
+    l->ln1_b = aviary__w_vec(W, false, C, "layers.%d.ln1.bias", i);
+    l->ln2_w = aviary__w_vec(W, false, C, "layers.%d.ln2.weight", i);
+    l->ln2_b = aviary__w_vec(W, false, C, "layers.%d.ln2.bias", i);
     if (I->layer_scale) {
-        l->gamma1 = vec(L, false, C, "layers.%d.gamma1", i);
-        l->gamma2 = vec(L, false, C, "layers.%d.gamma2", i);
+        l->gamma1 = aviary__w_vec(W, false, C, "layers.%d.gamma1", i);
+        l->gamma2 = aviary__w_vec(W, false, C, "layers.%d.gamma2", i);
     }
-    l->Wk = lin(L, C, C, "layers.%d.att.key.weight", i);
-    l->Wv = lin(L, C, C, "layers.%d.att.value.weight", i);
-    l->Wr = lin(L, C, C, "layers.%d.att.receptance.weight", i);
-    l->Wo = lin(L, C, C, "layers.%d.att.output.weight", i);
+    l->Wk = aviary__w_lin(W, C, C, "layers.%d.att.key.weight", i);
+    l->Wv = aviary__w_lin(W, C, C, "layers.%d.att.value.weight", i);
+    l->Wr = aviary__w_lin(W, C, C, "layers.%d.att.receptance.weight", i);
+    l->Wo = aviary__w_lin(W, C, C, "layers.%d.att.output.weight", i);
     if (I->key_norm) {
-        l->att_kn_w = vec(L, false, C, "layers.%d.att.key_norm.weight", i);
-        l->att_kn_b = vec(L, false, C, "layers.%d.att.key_norm.bias", i);
-        l->ffn_kn_w = vec(L, false, Hd, "layers.%d.ffn.key_norm.weight", i);
-        l->ffn_kn_b = vec(L, false, Hd, "layers.%d.ffn.key_norm.bias", i);
+        l->att_kn_w = aviary__w_vec(W, false, C, "layers.%d.att.key_norm.weight", i);
+        l->att_kn_b = aviary__w_vec(W, false, C, "layers.%d.att.key_norm.bias", i);
+        l->ffn_kn_w = aviary__w_vec(W, false, Hd, "layers.%d.ffn.key_norm.weight", i);
+        l->ffn_kn_b = aviary__w_vec(W, false, Hd, "layers.%d.ffn.key_norm.bias", i);
     }
     if (I->version == 4) {
-        l->decay = vec(L, false, C, "layers.%d.att.spatial_decay", i);
-        l->first = vec(L, false, C, "layers.%d.att.spatial_first", i);
-        l->mix_k = vec(L, false, C, "layers.%d.att.spatial_mix_k", i);
-        l->mix_v = vec(L, false, C, "layers.%d.att.spatial_mix_v", i);
-        l->mix_r = vec(L, false, C, "layers.%d.att.spatial_mix_r", i);
+        l->decay = aviary__w_vec(W, false, C, "layers.%d.att.spatial_decay", i);
+        l->first = aviary__w_vec(W, false, C, "layers.%d.att.spatial_first", i);
+        l->mix_k = aviary__w_vec(W, false, C, "layers.%d.att.spatial_mix_k", i);
+        l->mix_v = aviary__w_vec(W, false, C, "layers.%d.att.spatial_mix_v", i);
+        l->mix_r = aviary__w_vec(W, false, C, "layers.%d.att.spatial_mix_r", i);
     } else {
         static const char *mn[5] = {"w", "k", "v", "r", "g"};
         char name[128];
-        l->maa_x = vec(L, false, C, "layers.%d.att.time_maa_x", i);
-        for (int j = 0; j < 5; j++) l->maa[j] = vec(L, false, C, "layers.%d.att.time_maa_%s", i, mn[j]);
+        l->maa_x = aviary__w_vec(W, false, C, "layers.%d.att.time_maa_x", i);
+        for (int j = 0; j < 5; j++) l->maa[j] = aviary__w_vec(W, false, C, "layers.%d.att.time_maa_%s", i, mn[j]);
         snprintf(name, sizeof name, "layers.%d.att.time_maa_w1", i);
-        const aviary_tensor *w1 = need(L, name, C * 5 * V6_MIX_DIM);
-        l->maa_w1 = lin_view(L, w1, 0, C, 5 * V6_MIX_DIM, true, name);
+        const aviary_tensor *w1 = aviary__w_need(W, C * 5 * V6_MIX_DIM, "%s", name);
+        l->maa_w1 = aviary__w_lin_view(W, w1, 0, C, 5 * V6_MIX_DIM, true, name);
         snprintf(name, sizeof name, "layers.%d.att.time_maa_w2", i);
-        const aviary_tensor *w2 = need(L, name, 5 * V6_MIX_DIM * C);
+        const aviary_tensor *w2 = aviary__w_need(W, 5 * V6_MIX_DIM * C, "%s", name);
         for (int j = 0; j < 5; j++)
-            l->maa_w2[j] = lin_view(L, w2, (int64_t)j * V6_MIX_DIM * C, V6_MIX_DIM, C, true, name);
+            l->maa_w2[j] = aviary__w_lin_view(W, w2, (int64_t)j * V6_MIX_DIM * C, V6_MIX_DIM, C, true, name);
         snprintf(name, sizeof name, "layers.%d.att.time_decay_w1", i);
-        int64_t dd = dim(L, name, 1);
-        const aviary_tensor *d1 = need(L, name, C * dd);
-        l->decay_w1 = lin_view(L, d1, 0, C, dd, true, name);
+        int64_t dd = aviary__w_dim(W, 1, "%s", name);
+        const aviary_tensor *d1 = aviary__w_need(W, C * dd, "%s", name);
+        l->decay_w1 = aviary__w_lin_view(W, d1, 0, C, dd, true, name);
         snprintf(name, sizeof name, "layers.%d.att.time_decay_w2", i);
-        const aviary_tensor *d2 = need(L, name, dd * C);
-        l->decay_w2 = lin_view(L, d2, 0, dd, C, true, name);
-        l->time_decay = vec(L, false, C, "layers.%d.att.time_decay", i);
-        l->faaaa = vec(L, false, C, "layers.%d.att.time_faaaa", i);
-        l->lnx_w = vec(L, false, C, "layers.%d.att.ln_x.weight", i);
-        l->lnx_b = vec(L, false, C, "layers.%d.att.ln_x.bias", i);
-        l->Wg = lin(L, C, C, "layers.%d.att.gate.weight", i);
+        const aviary_tensor *d2 = aviary__w_need(W, dd * C, "%s", name);
+        l->decay_w2 = aviary__w_lin_view(W, d2, 0, dd, C, true, name);
+        l->time_decay = aviary__w_vec(W, false, C, "layers.%d.att.time_decay", i);
+        l->faaaa = aviary__w_vec(W, false, C, "layers.%d.att.time_faaaa", i);
+        l->lnx_w = aviary__w_vec(W, false, C, "layers.%d.att.ln_x.weight", i);
+        l->lnx_b = aviary__w_vec(W, false, C, "layers.%d.att.ln_x.bias", i);
+        l->Wg = aviary__w_lin(W, C, C, "layers.%d.att.gate.weight", i);
     }
-    l->fmix_k = vec(L, false, C, "layers.%d.ffn.spatial_mix_k", i);
-    l->fmix_r = vec(L, false, C, "layers.%d.ffn.spatial_mix_r", i);
-    l->Fk = lin(L, Hd, C, "layers.%d.ffn.key.weight", i);
-    l->Fr = lin(L, C, C, "layers.%d.ffn.receptance.weight", i);
-    l->Fv = lin(L, C, Hd, "layers.%d.ffn.value.weight", i);
+    l->fmix_k = aviary__w_vec(W, false, C, "layers.%d.ffn.spatial_mix_k", i);
+    l->fmix_r = aviary__w_vec(W, false, C, "layers.%d.ffn.spatial_mix_r", i);
+    l->Fk = aviary__w_lin(W, Hd, C, "layers.%d.ffn.key.weight", i);
+    l->Fr = aviary__w_lin(W, C, C, "layers.%d.ffn.receptance.weight", i);
+    l->Fv = aviary__w_lin(W, C, Hd, "layers.%d.ffn.value.weight", i);
 }
 
 static void free_layer(vr_layer *l) {
@@ -261,8 +124,7 @@ void aviary_vision_rwkv_free(aviary_vision_rwkv *m) {
         for (int i = 0; i < m->info.depth; i++) free_layer(&m->layers[i]);
     free(m->layers);
     aviary_linear_free(m->patch);
-    for (size_t i = 0; i < m->n_allocs; i++) free(m->allocs[i]);
-    free(m->allocs);
+    aviary__f32s_free(&m->owned);
     free(m);
 }
 
@@ -273,13 +135,13 @@ aviary_status aviary_vision_rwkv_load(const aviary_checkpoint *ck, const aviary_
     const char *path = aviary_checkpoint_path(ck);
     aviary_vision_rwkv *m = calloc(1, sizeof *m);
     if (!m) return aviary_error(AVIARY_NOMEM, "%s: out of memory", path);
-    loader L = {ck, m, o.prefix, aviary_linear_default_params(), AVIARY_OK};
-    L.lp.weights = o.weights;
-    if (!L.prefix) L.prefix = aviary_checkpoint_find(ck, "backbone.patch_embed.projection.weight") ? "backbone." : "";
+    aviary__weights W = {ck, o.prefix, "Vision-RWKV", aviary_linear_default_params(), &m->owned, AVIARY_OK};
+    W.lp.weights = o.weights;
+    if (!W.prefix) W.prefix = aviary_checkpoint_find(ck, "backbone.patch_embed.projection.weight") ? "backbone." : "";
     aviary_vision_rwkv_info *I = &m->info;
 
     char key[256];
-    snprintf(key, sizeof key, "%spatch_embed.projection.weight", L.prefix);
+    snprintf(key, sizeof key, "%spatch_embed.projection.weight", W.prefix);
     const aviary_tensor *pw = aviary_checkpoint_find(ck, key);
     if (!pw) {
         aviary_vision_rwkv_free(m);
@@ -294,18 +156,18 @@ aviary_status aviary_vision_rwkv_load(const aviary_checkpoint *ck, const aviary_
     I->embed_dims = (int)pw->shape[0];
     I->patch_size = (int)pw->shape[2];
     const int64_t C = I->embed_dims, P = I->patch_size;
-    I->version = findf(&L, "layers.0.att.spatial_decay") ? 4 : findf(&L, "layers.0.att.time_decay") ? 6 : 0;
+    I->version = aviary__w_find(&W, "layers.0.att.spatial_decay") ? 4 : aviary__w_find(&W, "layers.0.att.time_decay") ? 6 : 0;
     if (!I->version) {
         aviary_vision_rwkv_free(m);
         return aviary_error(AVIARY_FORMAT, "%s: no '%slayers.0.att.spatial_decay' (VRWKV) or 'time_decay' (VRWKV6)",
-                            path, L.prefix);
+                            path, W.prefix);
     }
-    while (findf(&L, "layers.%d.ln1.weight", I->depth)) I->depth++;
-    I->layer_scale = findf(&L, "layers.0.gamma1") != NULL;
-    I->key_norm = findf(&L, "layers.0.att.key_norm.weight") != NULL;
-    I->final_norm = findf(&L, "ln1.weight") != NULL;
+    while (aviary__w_find(&W, "layers.%d.ln1.weight", I->depth)) I->depth++;
+    I->layer_scale = aviary__w_find(&W, "layers.0.gamma1") != NULL;
+    I->key_norm = aviary__w_find(&W, "layers.0.att.key_norm.weight") != NULL;
+    I->final_norm = aviary__w_find(&W, "ln1.weight") != NULL;
     I->post_norm = o.post_norm < 0 ? I->layer_scale : o.post_norm != 0;
-    I->hidden = (int)dim(&L, "layers.0.ffn.key.weight", 0);
+    I->hidden = (int)aviary__w_dim(&W, 0, "layers.0.ffn.key.weight");
     if (I->version == 6) {
         if (C % V6_HEAD) {
             aviary_vision_rwkv_free(m);
@@ -319,11 +181,11 @@ aviary_status aviary_vision_rwkv_load(const aviary_checkpoint *ck, const aviary_
         I->head_size = (int)C;
     }
     /* pos_embed grid */
-    const aviary_tensor *pe = need(&L, "pos_embed", -1);
+    const aviary_tensor *pe = aviary__w_need(&W, -1, "pos_embed");
     if (pe) {
         int64_t n = aviary_tensor_numel(pe) / (C ? C : 1);
         if (aviary_tensor_numel(pe) != n * C || n < 1) {
-            L.st = aviary_error(AVIARY_SHAPE, "%s: '%spos_embed' does not hold whole rows of %lld", path, L.prefix,
+            W.st = aviary_error(AVIARY_SHAPE, "%s: '%spos_embed' does not hold whole rows of %lld", path, W.prefix,
                                 (long long)C);
         } else if (o.pos_grid_h > 0 && o.pos_grid_w > 0) {
             I->pos_grid_h = o.pos_grid_h;
@@ -332,29 +194,29 @@ aviary_status aviary_vision_rwkv_load(const aviary_checkpoint *ck, const aviary_
             int s = (int)llround(sqrt((double)n));
             I->pos_grid_h = I->pos_grid_w = s;
         }
-        if (!L.st && (int64_t)I->pos_grid_h * I->pos_grid_w != n)
-            L.st = aviary_error(AVIARY_SHAPE, "%s: pos_embed has %lld tokens, not a %dx%d grid (give the training image size, "
+        if (!W.st && (int64_t)I->pos_grid_h * I->pos_grid_w != n)
+            W.st = aviary_error(AVIARY_SHAPE, "%s: pos_embed has %lld tokens, not a %dx%d grid (give the training image size, "
                                 "option img_size)",
                                 path, (long long)n, I->pos_grid_h, I->pos_grid_w);
     }
-    if (!L.st && (I->depth < 1 || I->hidden < 1))
-        L.st = aviary_error(AVIARY_FORMAT, "%s: Vision-RWKV checkpoint without layers", path);
-    if (!L.st) {
+    if (!W.st && (I->depth < 1 || I->hidden < 1))
+        W.st = aviary_error(AVIARY_FORMAT, "%s: Vision-RWKV checkpoint without layers", path);
+    if (!W.st) {
         snprintf(key, sizeof key, "patch_embed.projection.weight");
-        m->patch = lin_view(&L, pw, 0, C, 3 * P * P, false, key);
-        m->patch_b = vec(&L, false, C, "patch_embed.projection.bias");
-        m->pos = vec(&L, false, (int64_t)I->pos_grid_h * I->pos_grid_w * C, "pos_embed");
+        m->patch = aviary__w_lin_view(&W, pw, 0, C, 3 * P * P, false, key);
+        m->patch_b = aviary__w_vec(&W, false, C, "patch_embed.projection.bias");
+        m->pos = aviary__w_vec(&W, false, (int64_t)I->pos_grid_h * I->pos_grid_w * C, "pos_embed");
     }
-    if (!L.st && !(m->layers = calloc((size_t)I->depth, sizeof *m->layers)))
-        L.st = aviary_error(AVIARY_NOMEM, "%s: out of memory", path);
-    for (int i = 0; !L.st && i < I->depth; i++) load_layer(&L, i, &m->layers[i]);
+    if (!W.st && !(m->layers = calloc((size_t)I->depth, sizeof *m->layers)))
+        W.st = aviary_error(AVIARY_NOMEM, "%s: out of memory", path);
+    for (int i = 0; !W.st && i < I->depth; i++) load_layer(&W, I, i, &m->layers[i]);
     if (I->final_norm) {
-        m->ln_w = vec(&L, false, C, "ln1.weight");
-        m->ln_b = vec(&L, false, C, "ln1.bias");
+        m->ln_w = aviary__w_vec(&W, false, C, "ln1.weight");
+        m->ln_b = aviary__w_vec(&W, false, C, "ln1.bias");
     }
-    if (L.st) {
+    if (W.st) {
         aviary_vision_rwkv_free(m);
-        return L.st;
+        return W.st;
     }
     *out = m;
     return AVIARY_OK;

@@ -5,6 +5,7 @@
  * clip_vit.c; this file only composes them the way VisualRWKV does.
  */
 #include "internal.h"
+#include "weights.h"
 #include "aviary/aviary_blocks.h"
 #include "aviary/aviary_visual_rwkv.h"
 #include <math.h>
@@ -32,31 +33,17 @@ int aviary_vrwkv_proj_in(const aviary_vrwkv_proj *p) { return p ? p->in : 0; }
 int aviary_vrwkv_proj_out(const aviary_vrwkv_proj *p) { return p ? p->out : 0; }
 bool aviary_vrwkv_proj_gated(const aviary_vrwkv_proj *p) { return p && p->gate; }
 
-static const aviary_tensor *pfind(const aviary_checkpoint *ck, const char *prefix, const char *name) {
-    char key[256];
-    snprintf(key, sizeof key, "%s%s", prefix, name);
-    return aviary_checkpoint_find(ck, key);
-}
-
-static aviary_status vec_copy(const aviary_tensor *t, int64_t n, const char *file, float **out) {
-    if (t->ndim != 1 || t->shape[0] != n)
-        return aviary_error(AVIARY_SHAPE, "%s: '%s': expected [%lld]", file, t->name ? t->name : "?", (long long)n);
-    *out = malloc((size_t)n * sizeof(float));
-    if (!*out) return aviary_error(AVIARY_NOMEM, "projection: out of memory");
-    return aviary_tensor_to_f32(t, *out);
-}
-
 aviary_status aviary_vrwkv_proj_load(const aviary_checkpoint *ck, const char *prefix, aviary_weight_type weights,
                                      aviary_vrwkv_proj **out) {
     if (out) *out = NULL;
     if (!ck || !out) return aviary_error(AVIARY_INVALID_ARG, "aviary_vrwkv_proj_load: NULL argument");
     if (!prefix) prefix = "proj.";
     const char *file = aviary_checkpoint_path(ck);
-    const aviary_tensor *w = pfind(ck, prefix, "weight");
-    const aviary_tensor *gate = pfind(ck, prefix, "gate.weight");
-    const aviary_tensor *o = pfind(ck, prefix, "o_proj.weight");
-    const aviary_tensor *lw = pfind(ck, prefix, "ln_v.weight");
-    const aviary_tensor *lb = pfind(ck, prefix, "ln_v.bias");
+    const aviary_tensor *w = aviary__w_lookup(ck, prefix, "weight");
+    const aviary_tensor *gate = aviary__w_lookup(ck, prefix, "gate.weight");
+    const aviary_tensor *o = aviary__w_lookup(ck, prefix, "o_proj.weight");
+    const aviary_tensor *lw = aviary__w_lookup(ck, prefix, "ln_v.weight");
+    const aviary_tensor *lb = aviary__w_lookup(ck, prefix, "ln_v.bias");
     aviary_vrwkv_proj *p = calloc(1, sizeof *p);
     if (!p) return aviary_error(AVIARY_NOMEM, "projection: out of memory");
     aviary_linear_params lp = aviary_linear_default_params();
@@ -76,7 +63,8 @@ aviary_status aviary_vrwkv_proj_load(const aviary_checkpoint *ck, const char *pr
         p->in = (int)gate->shape[0];
         p->out = (int)o->shape[0];
         if ((s = aviary_linear_create(gate, NULL, &lp, &p->gate)) || (s = aviary_linear_create(o, NULL, &lp, &p->lin)) ||
-            (s = vec_copy(lw, p->out, file, &p->ln_w)) || (s = vec_copy(lb, p->out, file, &p->ln_b)))
+            (s = aviary__w_copy_f32(ck, prefix, "ln_v.weight", p->out, &p->ln_w)) ||
+            (s = aviary__w_copy_f32(ck, prefix, "ln_v.bias", p->out, &p->ln_b)))
             goto fail;
     } else if (w) {
         if (w->ndim != 2) {
@@ -371,7 +359,8 @@ aviary_status aviary_vrwkv_load(const char *lm_path, const char *vision_path, co
     if ((s = aviary_clip_vit_load_checkpoint(vis, &cp, &v->vit))) goto fail;
     const char *pp = p.proj_prefix ? p.proj_prefix : "proj.";
     const aviary_checkpoint *pck = vis;
-    if (v->ck_vis && !pfind(v->ck_vis, pp, "weight") && !pfind(v->ck_vis, pp, "gate.weight")) pck = v->ck_lm;
+    if (v->ck_vis && !aviary__w_lookup(v->ck_vis, pp, "weight") && !aviary__w_lookup(v->ck_vis, pp, "gate.weight"))
+        pck = v->ck_lm;
     if ((s = aviary_vrwkv_proj_load(pck, pp, p.weights, &v->proj))) goto fail;
     if ((s = check_fit(v, aviary_checkpoint_path(pck)))) goto fail;
     *out = v;

@@ -14,7 +14,8 @@
  *   3. run():    inputs -> outputs (outputs allocated with aviary_tensor_alloc,
  *      released by the host);
  *   4. destroy().
- * and one exported function, aviary_plugin_entry(), returning the descriptor.
+ * and one exported function, aviary_plugin_entry(), returning the descriptor
+ * (AVIARY_PLUGIN_DEFINE below writes it).
  *
  * Errors: return a status from aviary_error("...") naming the problem; the
  * host adds the plugin and stage name and never crashes because of them.
@@ -202,7 +203,6 @@ static const aviary_plugin_descriptor descriptor = {
     .destroy = destroy,
 };
 
-AVIARY_PLUGIN_EXPORT const aviary_plugin_descriptor *aviary_plugin_entry(const aviary_host_api *host) {
-    (void)host;  /* host->log / host->error are there if needed */
-    return &descriptor;
-}
+/* The exported aviary_plugin_entry(). Write it by hand instead if it must use
+ * the host API (host->log / host->error) or refuse to load. */
+AVIARY_PLUGIN_DEFINE(descriptor);

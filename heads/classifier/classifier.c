@@ -135,8 +135,4 @@ static const aviary_plugin_descriptor desc = {
     .destroy = destroy,
 };
 
-AVIARY_PLUGIN_EXPORT const aviary_plugin_descriptor *aviary_plugin_entry(const aviary_host_api *host);
-AVIARY_PLUGIN_EXPORT const aviary_plugin_descriptor *aviary_plugin_entry(const aviary_host_api *host) {
-    (void)host;
-    return &desc;
-}
+AVIARY_PLUGIN_DEFINE(desc);

@@ -11,8 +11,7 @@
  *         AVIARY_PLUGIN_DESCRIPTOR_HEADER,          // ABI major/minor + size
  *         .name = "my_encoder", .kind = AVIARY_PLUGIN_ENCODER, ...
  *     };
- *     AVIARY_PLUGIN_EXPORT const aviary_plugin_descriptor *
- *     aviary_plugin_entry(const aviary_host_api *host) { (void)host; return &desc; }
+ *     AVIARY_PLUGIN_DEFINE(desc);   // the exported aviary_plugin_entry()
  *
  * Versioning (in the spirit of GStreamer / ONNX Runtime):
  *   - AVIARY_PLUGIN_ABI_MAJOR changes when anything in this file changes
@@ -260,6 +259,23 @@ typedef struct aviary_plugin_descriptor {
  * host->error(...) explaining why). The descriptor must stay valid while the
  * plugin is loaded (make it static const). */
 typedef const aviary_plugin_descriptor *(*aviary_plugin_entry_fn)(const aviary_host_api *host);
+
+/* AVIARY_PLUGIN_DEFINE(desc); -- the usual entry point: declares and defines
+ * the exported `aviary_plugin_entry` returning &desc (desc: the plugin's
+ * static const aviary_plugin_descriptor), ignoring `host`. The prototype is
+ * repeated around the definition so -Wmissing-prototypes stays quiet and the
+ * caller's `;` ends a declaration (no stray `;` at file scope). It expands to
+ * exactly the hand-written function, so the ABI is the same. Write the
+ * entry by hand instead when it must look at `host` or may refuse to load. */
+#define AVIARY_PLUGIN_ENTRY_DECL_ \
+    AVIARY_PLUGIN_EXPORT const aviary_plugin_descriptor *aviary_plugin_entry(const aviary_host_api *host)
+#define AVIARY_PLUGIN_DEFINE(desc) \
+    AVIARY_PLUGIN_ENTRY_DECL_;     \
+    AVIARY_PLUGIN_ENTRY_DECL_ {    \
+        (void)host;                \
+        return &(desc);            \
+    }                              \
+    AVIARY_PLUGIN_ENTRY_DECL_
 
 /* ================================================================ host side
  * Discovery and loading, used by `aviary plugins` and pipelines. */
