@@ -42,6 +42,9 @@
 
 #define MAX_WORKERS 63
 #define DEFAULT_SPIN_US 200
+#define MISSES_MAX 4 /* jobs in a row without a chunk before a worker stops spinning */
+#define PREEMPT_NS 300000 /* a gap this long while spinning means the thread was preempted */
+#define NOSPIN_JOBS 1000 /* jobs a preempted worker sleeps between (~20 tokens of a small model) */
 
 static struct {
     _Atomic int busy;           /* a poster owns the pool */
@@ -78,20 +81,25 @@ static int64_t now_ns(void) {
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-static void run_items(void) {
+/* Take chunks of the current job until none are left; true if any was taken. */
+static bool run_items(void) {
     const int64_t n = P.n, chunk = P.chunk;
-    for (;;) {
+    for (bool took = false;; took = true) {
         int64_t i0 = atomic_fetch_add_explicit(&P.next, chunk, memory_order_relaxed);
-        if (i0 >= n) return;
+        if (i0 >= n) return took;
         int64_t i1 = i0 + chunk < n ? i0 + chunk : n;
         for (int64_t i = i0; i < i1; i++) P.fn(P.ctx, i);
     }
 }
 
 #if HAVE_FUTEX
-/* Wait until gen differs from `seen`: spin up to spin_ns, then sleep. */
-static uint32_t wait_job(uint32_t seen) {
-    const int64_t deadline = now_ns() + P.spin_ns;
+/* Wait until gen differs from `seen`: spin up to spin_ns, then sleep.
+ * *preempted is set when the spin was interrupted by the scheduler (a gap
+ * of PREEMPT_NS between two clock reads that are normally microseconds
+ * apart): the CPU is shared with another busy thread. */
+static uint32_t wait_job(uint32_t seen, int64_t spin_ns, bool *preempted) {
+    int64_t last = now_ns();
+    const int64_t deadline = last + spin_ns;
     for (unsigned it = 1;; it++) {
         uint32_t g = atomic_load_explicit(&P.gen, memory_order_acquire);
         if (g != seen) return g;
@@ -99,7 +107,10 @@ static uint32_t wait_job(uint32_t seen) {
             CPU_RELAX();
             continue;
         }
-        if (now_ns() < deadline) continue;
+        const int64_t t = now_ns();
+        if (t - last > PREEMPT_NS) *preempted = true;
+        last = t;
+        if (t < deadline && !*preempted) continue;
         atomic_fetch_add(&P.sleepers, 1);
         if (atomic_load(&P.gen) == seen)
             syscall(SYS_futex, (uint32_t *)&P.gen, FUTEX_WAIT_PRIVATE, seen, NULL, NULL, 0);
@@ -110,12 +121,28 @@ static uint32_t wait_job(uint32_t seen) {
 static void *worker_main(void *arg) {
     const int idx = (int)(intptr_t)arg;
     uint32_t seen = atomic_load(&P.gen);
+    /* Spin only while this worker is useful. One that came too late to take
+     * any chunk of the last MISSES_MAX jobs (its CPU busy with another
+     * process, or the jobs too small) sleeps straight away: spinning would
+     * then only take CPU time from the poster or from other processes. One
+     * job it helps with turns spinning back on. */
+    int misses = MISSES_MAX;
+    /* Likewise, after being preempted while spinning the worker sleeps
+     * between the next NOSPIN_JOBS jobs: a thread that sleeps is woken
+     * promptly by the scheduler (wake-up preemption), while a spinning one
+     * that has used its share waits behind the other process. */
+    int nospin = 0;
     for (;;) {
-        const uint32_t g = wait_job(seen);
+        bool preempted = false;
+        const uint32_t g = wait_job(seen, misses < MISSES_MAX && !nospin ? P.spin_ns : 0, &preempted);
+        if (preempted) nospin = NOSPIN_JOBS;
+        else if (nospin) nospin--;
         seen = g;
+        bool helped = false;
         atomic_fetch_add(&P.inside, 1);
-        if (atomic_load(&P.gen) == g && atomic_load(&P.closed) != g && idx < P.nwant) run_items();
+        if (atomic_load(&P.gen) == g && atomic_load(&P.closed) != g && idx < P.nwant) helped = run_items();
         atomic_fetch_sub_explicit(&P.inside, 1, memory_order_release);
+        misses = helped ? 0 : misses < MISSES_MAX ? misses + 1 : MISSES_MAX;
     }
     return NULL;
 }
