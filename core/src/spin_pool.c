@@ -26,7 +26,6 @@
 #include <time.h>
 #ifdef __linux__
 #include <linux/futex.h>
-#include <sched.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 #define HAVE_FUTEX 1
@@ -44,13 +43,15 @@
 #define DEFAULT_SPIN_US 200
 #define MISSES_MAX 4 /* jobs in a row without a chunk before a worker stops spinning */
 #define PREEMPT_NS 300000 /* a gap this long while spinning means the thread was preempted */
+#define POSTER_SPINS 2000 /* pauses (~50-100 us) the poster spins for the last chunks before sleeping */
 #define NOSPIN_JOBS 1000 /* jobs a preempted worker sleeps between (~20 tokens of a small model) */
 
 static struct {
     _Atomic int busy;           /* a poster owns the pool */
     _Atomic uint32_t gen;       /* job generation; futex word the workers sleep on */
     _Atomic uint32_t closed;    /* generation of the last job whose items are all taken */
-    _Atomic int inside;         /* workers currently reading the job */
+    _Atomic int inside;         /* workers currently reading the job; futex word the poster may sleep on */
+    _Atomic int waiter;         /* the poster sleeps (or is about to) until inside == 0 */
     _Atomic int sleepers;       /* workers in (or about to enter) futex wait */
     _Atomic int64_t next;       /* next item of the current job */
     /* the current job: written by the poster before gen++, read by workers inside */
@@ -141,7 +142,8 @@ static void *worker_main(void *arg) {
         bool helped = false;
         atomic_fetch_add(&P.inside, 1);
         if (atomic_load(&P.gen) == g && atomic_load(&P.closed) != g && idx < P.nwant) helped = run_items();
-        atomic_fetch_sub_explicit(&P.inside, 1, memory_order_release);
+        if (atomic_fetch_sub(&P.inside, 1) == 1 && atomic_load(&P.waiter))
+            syscall(SYS_futex, (int *)&P.inside, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
         misses = helped ? 0 : misses < MISSES_MAX ? misses + 1 : MISSES_MAX;
     }
     return NULL;
@@ -193,9 +195,18 @@ bool aviary__pool_for(int64_t n, int64_t chunk, void (*fn)(void *ctx, int64_t i)
     if (atomic_load(&P.sleepers)) syscall(SYS_futex, (uint32_t *)&P.gen, FUTEX_WAKE_PRIVATE, INT32_MAX, NULL, NULL, 0);
     run_items();
     atomic_store(&P.closed, g);
-    for (unsigned it = 1; atomic_load(&P.inside); it++) {
-        CPU_RELAX();
-        if (!(it & 1023)) sched_yield(); /* a worker preempted mid-chunk */
+    /* Workers still inside are running their last chunk: spin briefly, then
+     * sleep, so that a worker preempted mid-chunk on this CPU gets it back. */
+    for (unsigned it = 1;; it++) {
+        const int v = atomic_load(&P.inside);
+        if (!v) break;
+        if (it < POSTER_SPINS) {
+            CPU_RELAX();
+            continue;
+        }
+        atomic_store(&P.waiter, 1);
+        if (atomic_load(&P.inside) == v) syscall(SYS_futex, (int *)&P.inside, FUTEX_WAIT_PRIVATE, v, NULL, NULL, 0);
+        atomic_store(&P.waiter, 0);
     }
     atomic_store(&P.busy, 0);
     return true;
