@@ -103,7 +103,11 @@ static uint32_t wait_job(uint32_t seen, int64_t spin_ns, bool *preempted) {
     const int64_t deadline = last + spin_ns;
     for (unsigned it = 1;; it++) {
         uint32_t g = atomic_load_explicit(&P.gen, memory_order_acquire);
-        if (g != seen) return g;
+        if (g != seen) {
+            /* also when the job came while this thread was descheduled */
+            if (spin_ns && now_ns() - last > PREEMPT_NS) *preempted = true;
+            return g;
+        }
         if (it & 63) {
             CPU_RELAX();
             continue;
@@ -116,6 +120,7 @@ static uint32_t wait_job(uint32_t seen, int64_t spin_ns, bool *preempted) {
         if (atomic_load(&P.gen) == seen)
             syscall(SYS_futex, (uint32_t *)&P.gen, FUTEX_WAIT_PRIVATE, seen, NULL, NULL, 0);
         atomic_fetch_sub(&P.sleepers, 1);
+        last = now_ns(); /* sleeping is not being preempted */
     }
 }
 
