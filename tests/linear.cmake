@@ -10,3 +10,4 @@ endforeach()
 aviary_cli_test(bench_table bench --shape rwkv7:L2:D64:V256 --weights f32,bf16,int8 --threads 1,2 --prompt 8 --gen 2
                 PASS_REGEX "int8 +2 +\\|")
 aviary_cli_error_test(bench_error_weights "unknown weight type 'int4'" bench --shape rwkv7:L2:D64:V256 --weights f32,int4)
+aviary_c_test(test_linear_pool test_linear_pool.c)

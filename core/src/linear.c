@@ -41,6 +41,7 @@
  * with a user-provided scratchpad, so forward may run concurrently.
  */
 #include "internal.h"
+#include "spin_pool.h"
 #include <math.h>
 #include <oneapi/dnnl/dnnl.h>
 #include <pthread.h>
@@ -884,6 +885,23 @@ static void gemv_block(const gemv_job *jb, int64_t b) {
  * RWKV-7 12x768 int8 on 2 threads, no loss on RWKV-6 24x2048). */
 #define GEMV_PAR_BYTES ((int64_t)1 << 18)
 
+/* Blocks run on spin_pool (spin_pool.h: no futex wake-up per GEMV under
+ * OMP_WAIT_POLICY=PASSIVE); OpenMP when the pool is unavailable. */
+static void gemv_item(void *ctx, int64_t b) { gemv_block((const gemv_job *)ctx, b); }
+
+typedef struct multi_job {
+    int n;
+    const gemv_job *jobs;
+    const int64_t *first; /* [n + 1]: first global block of each linear */
+} multi_job;
+
+static void multi_item(void *ctx, int64_t g) {
+    const multi_job *mj = ctx;
+    int i = 0;
+    while (g >= mj->first[i + 1]) i++;
+    gemv_block(&mj->jobs[i], g - mj->first[i]);
+}
+
 static int64_t gemv_bytes(const aviary_linear *lin) { return lin->kp * lin->np * (4 / lin->vnni); }
 
 static aviary_status forward_gemv(const aviary_linear *lin, tls *t, const float *x, int64_t m, float *y) {
@@ -892,8 +910,13 @@ static aviary_status forward_gemv(const aviary_linear *lin, tls *t, const float 
     gemv_job j;
     gemv_prep(lin, x, (int)m, y, xb, &j);
     const int64_t nblk = lin->np / NB;
-#pragma omp parallel for schedule(dynamic, 4) if (nblk > 1 && gemv_bytes(lin) >= GEMV_PAR_BYTES)
-    for (int64_t b = 0; b < nblk; b++) gemv_block(&j, b);
+    if (nblk > 1 && gemv_bytes(lin) >= GEMV_PAR_BYTES) {
+        if (!aviary__pool_for(nblk, 4, gemv_item, &j)) {
+#pragma omp parallel for schedule(dynamic, 4)
+            for (int64_t b = 0; b < nblk; b++) gemv_block(&j, b);
+        }
+    } else
+        for (int64_t b = 0; b < nblk; b++) gemv_block(&j, b);
     return AVIARY_OK;
 }
 
@@ -929,13 +952,15 @@ aviary_status aviary__linear_forward_multi(int n, const aviary_linear *const *li
         first[i + 1] = first[i] + lins[i]->np / NB;
         bytes += gemv_bytes(lins[i]);
     }
-    /* one parallel region over every block of every linear */
-#pragma omp parallel for schedule(dynamic, 4) if (first[n] > 1 && bytes >= GEMV_PAR_BYTES)
-    for (int64_t g = 0; g < first[n]; g++) {
-        int i = 0;
-        while (g >= first[i + 1]) i++;
-        gemv_block(&jobs[i], g - first[i]);
-    }
+    /* one parallel loop over every block of every linear */
+    multi_job mj = {n, jobs, first};
+    if (first[n] > 1 && bytes >= GEMV_PAR_BYTES) {
+        if (!aviary__pool_for(first[n], 4, multi_item, &mj)) {
+#pragma omp parallel for schedule(dynamic, 4)
+            for (int64_t g = 0; g < first[n]; g++) multi_item(&mj, g);
+        }
+    } else
+        for (int64_t g = 0; g < first[n]; g++) multi_item(&mj, g);
     return AVIARY_OK;
 }
 

@@ -5,6 +5,7 @@
  */
 #include <math.h>
 #include "internal.h"
+#include "spin_pool.h"
 #include "aviary/aviary_blocks.h"
 
 void aviary_wkv4(size_t T, size_t C, const float *w, const float *u, const float *k, const float *v, float *aa,
@@ -72,12 +73,40 @@ static inline void wkv56_head(size_t N, const float *r, const float *k, const fl
 }
 
 /* Heads are independent: for a sequence (T > 1) they are spread over the
- * OpenMP threads (each thread walks all T rows of its heads). */
+ * OpenMP threads (each thread walks all T rows of its heads); for one token
+ * over spin_pool (already awake between the GEMVs of a token, where an
+ * OpenMP region would pay a futex wake-up), two heads at a time. */
 #define PAR_HEADS(T, H) ((T) > 1 && (H) > 1)
+
+typedef struct head_job {
+    int version; /* 5 or 6 (for one token both read w and u at the head's offset), 7 */
+    size_t N;
+    const float *r, *k, *v, *w, *u, *kk, *a;
+    float *S, *y;
+} head_job;
+
+static inline void wkv7_head(size_t N, const float *r, const float *w, const float *k, const float *v, const float *kk,
+                      const float *a, float *S, float *y);
+
+static void head_item(void *ctx, int64_t h_) {
+    const head_job *j = ctx;
+    const size_t N = j->N, h = (size_t)h_, o = h * N;
+    if (j->version == 7)
+        wkv7_head(N, j->r + o, j->w + o, j->k + o, j->v + o, j->kk + o, j->a + o, j->S + h * N * N, j->y + o);
+    else
+        wkv56_head(N, j->r + o, j->k + o, j->v + o, j->w + o, j->u + o, j->S + h * N * N, j->y + o);
+}
+
+/* One token (T == 1) on the pool; false when the pool is not available. */
+static bool heads_on_pool(size_t T, size_t H, const head_job *j) {
+    return T == 1 && H > 1 && aviary__pool_for((int64_t)H, 2, head_item, (void *)j);
+}
 
 void aviary_wkv5(size_t T, size_t H, size_t N, const float *r, const float *k, const float *v, const float *w,
                  const float *u, float *S, float *y) {
     const size_t C = H * N;
+    const head_job j = {5, N, r, k, v, w, u, NULL, NULL, S, y};
+    if (heads_on_pool(T, H, &j)) return;
 #pragma omp parallel for schedule(static) if (PAR_HEADS(T, H))
     for (size_t h = 0; h < H; h++)
         for (size_t t = 0; t < T; t++) {
@@ -89,6 +118,8 @@ void aviary_wkv5(size_t T, size_t H, size_t N, const float *r, const float *k, c
 void aviary_wkv6(size_t T, size_t H, size_t N, const float *r, const float *k, const float *v, const float *w,
                  const float *u, float *S, float *y) {
     const size_t C = H * N;
+    const head_job j = {6, N, r, k, v, w, u, NULL, NULL, S, y};
+    if (heads_on_pool(T, H, &j)) return;
 #pragma omp parallel for schedule(static) if (PAR_HEADS(T, H))
     for (size_t h = 0; h < H; h++)
         for (size_t t = 0; t < T; t++) {
@@ -157,6 +188,8 @@ static inline void wkv7_head(size_t N, const float *r, const float *w, const flo
 void aviary_wkv7(size_t T, size_t H, size_t N, const float *r, const float *w, const float *k, const float *v,
                  const float *kk, const float *a, float *S, float *y) {
     const size_t C = H * N;
+    const head_job j = {7, N, r, k, v, w, NULL, kk, a, S, y};
+    if (heads_on_pool(T, H, &j)) return;
 #pragma omp parallel for schedule(static) if (PAR_HEADS(T, H))
     for (size_t h = 0; h < H; h++)
         for (size_t t = 0; t < T; t++) {
