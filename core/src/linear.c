@@ -44,6 +44,7 @@
 #include "spin_pool.h"
 #include <math.h>
 #include <oneapi/dnnl/dnnl.h>
+#include <omp.h>
 #include <pthread.h>
 #include <stdio.h>
 #if defined(__x86_64__) && defined(__GNUC__)
@@ -57,6 +58,9 @@ typedef enum backend { BACKEND_C = 0, BACKEND_DNNL = 1 } backend;
 
 #define NB 64            /* outputs per packed block */
 #define GEMV_MAX_M 4     /* rows handled by our own kernels; larger m goes to the oneDNN primitive */
+/* Below this many multiply-adds (~0.1 ms on one core) a prefill matmul is
+ * not split over threads (see aviary_linear_forward). */
+#define SMALL_MATMUL_MACS 4.0e6
 #define PACK_ROWS 256    /* output rows converted to f32 at a time while packing */
 #define PRIM_CACHE 8     /* cached oneDNN primitives (distinct m) per linear */
 #define PD_PROBE_M 256   /* m of the primitive whose preferred weight layout we adopt */
@@ -1100,6 +1104,16 @@ aviary_status aviary_linear_forward(const aviary_linear *lin, const float *x, in
     tls *t = get_tls();
     if (!t) return aviary_error(AVIARY_NOMEM, "linear.c: forward: cannot create the thread's oneDNN stream");
     if (m <= GEMV_MAX_M) return forward_gemv(lin, t, x, m, y);
+    /* Small products run on the calling thread alone: waking the OpenMP team
+     * (asleep under OMP_WAIT_POLICY=PASSIVE) costs more than the work, and
+     * RWKV-TS or a tiny Vision-RWKV issue hundreds of such calls per input.
+     * omp_set_num_threads() changes only this thread's setting, and oneDNN
+     * keys its primitives by thread count, so both kinds stay cached. */
+    const bool small = (double)m * (double)lin->in * (double)lin->out < SMALL_MATMUL_MACS;
+    const int team = small ? omp_get_max_threads() : 0;
+    if (small && team > 1) omp_set_num_threads(1);
     /* The primitive cache is the only mutable part (guarded by lin->mu). */
-    return forward_dnnl((aviary_linear *)lin, t, x, m, y);
+    aviary_status s = forward_dnnl((aviary_linear *)lin, t, x, m, y);
+    if (small && team > 1) omp_set_num_threads(team);
+    return s;
 }

@@ -6,6 +6,11 @@
 #include "internal.h"
 #include "aviary/aviary_blocks.h"
 
+/* Rows are split over threads only when there is enough work: waking the
+ * OpenMP team (threads sleep under OMP_WAIT_POLICY=PASSIVE) costs tens of
+ * microseconds, more than normalising a few thousand values. */
+#define PAR_MIN_ELEMS ((size_t)1 << 16)
+
 static void norm_span(const float *restrict x, size_t n, const float *restrict w, const float *restrict b,
                       float eps, float *restrict y) {
     float sum = 0.0f;
@@ -42,7 +47,7 @@ static void norm_span_inplace(float *x, size_t n, const float *w, const float *b
 void aviary_layer_norm(const float *x, size_t n_rows, size_t dim, const float *w, const float *b, float eps,
                        float *y) {
     if (dim == 0) return;
-#pragma omp parallel for schedule(static) if (n_rows >= 16)
+#pragma omp parallel for schedule(static) if (n_rows * dim >= PAR_MIN_ELEMS)
     for (size_t r = 0; r < n_rows; r++) {
         if (x == y) norm_span_inplace(y + r * dim, dim, w, b, eps);
         else norm_span(x + r * dim, dim, w, b, eps, y + r * dim);
@@ -53,7 +58,7 @@ void aviary_group_norm(const float *x, size_t n_rows, size_t n_groups, size_t gr
                        const float *b, float eps, float *y) {
     if (group_size == 0) return;
     const size_t dim = n_groups * group_size;
-#pragma omp parallel for schedule(static) if (n_rows >= 16)
+#pragma omp parallel for schedule(static) if (n_rows * dim >= PAR_MIN_ELEMS)
     for (size_t r = 0; r < n_rows; r++)
         for (size_t g = 0; g < n_groups; g++) {
             const size_t off = r * dim + g * group_size;

@@ -20,7 +20,7 @@ void aviary_token_shift(const float *x, size_t T, size_t C, float *state, float 
  * baseline x86-64 (picked at load time) at -O3 (core/CMakeLists.txt): the
  * arrays may alias (in-place calls), and GCC vectorises loops needing a
  * runtime alias check only at -O3, so at -O2 these ran one float at a time. */
-#define PAR_ROWS(T) ((T) >= 16)
+#define PAR_ROWS(T, C) ((T) >= 16 && (T) * (C) >= (1u << 16))
 #define PAR_N(n) ((n) >= (1u << 16))
 
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__)
@@ -43,18 +43,18 @@ TM_CLONES static void ddlerp_row(const float *x, const float *prev, const float 
 }
 
 void aviary_mix_lerp(const float *x, const float *prev, size_t T, size_t C, const float *mix, float *y) {
-#pragma omp parallel for schedule(static) if (PAR_ROWS(T))
+#pragma omp parallel for schedule(static) if (PAR_ROWS(T, C))
     for (size_t t = 0; t < T; t++) mix_lerp_row(x + t * C, prev + t * C, C, mix, y + t * C);
 }
 
 void aviary_maa_lerp(const float *x, const float *prev, size_t T, size_t C, const float *mix, float *y) {
-#pragma omp parallel for schedule(static) if (PAR_ROWS(T))
+#pragma omp parallel for schedule(static) if (PAR_ROWS(T, C))
     for (size_t t = 0; t < T; t++) maa_lerp_row(x + t * C, prev + t * C, C, mix, y + t * C);
 }
 
 void aviary_ddlerp(const float *x, const float *prev, const float *m, size_t T, size_t C, const float *mix,
                    float *y) {
-#pragma omp parallel for schedule(static) if (PAR_ROWS(T))
+#pragma omp parallel for schedule(static) if (PAR_ROWS(T, C))
     for (size_t t = 0; t < T; t++) ddlerp_row(x + t * C, prev + t * C, m + t * C, C, mix, y + t * C);
 }
 
@@ -115,7 +115,7 @@ TM_CLONES static void decay7_row(const float *b, size_t n, float *w) {
 }
 
 void aviary__decay_rows(size_t T, size_t A, const float *b, float *w, int version) {
-#pragma omp parallel for schedule(static) if (PAR_ROWS(T))
+#pragma omp parallel for schedule(static) if (PAR_ROWS(T, A))
     for (size_t t = 0; t < T; t++) {
         if (version == 6) decay6_row(b, A, w + t * A);
         else decay7_row(b, A, w + t * A);
