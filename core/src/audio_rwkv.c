@@ -161,6 +161,31 @@ static lin_t *mklin(loader *L, int64_t in, int64_t out, bool tr, int slice, cons
     return lin;
 }
 
+/* Check that N position-embedding tokens, the patch size, the head count
+ * and n_mels make one grid of patches, and set the grid fields of the info.
+ * bn > 0 (the 2024 design): its BatchNorm over mel bins must have n_mels
+ * channels. Returns false with L->w.st set when they do not fit. */
+static bool patch_grid(loader *L, int N, int n_mels, int bn) {
+    aviary_audio_rwkv_info *I = &L->m->info;
+    const int C = I->n_embd, P = I->patch;
+    if ((bn > 0 && n_mels != bn) || P < 1 || n_mels % P || C != I->n_head * HS || N < 1 || N % (n_mels / P)) {
+        if (bn > 0)
+            L->w.st = aviary_error(AVIARY_SHAPE,
+                                   "%s: AudioRWKV-2024 shapes do not fit (embed %d, heads %d x %d, patch %d, %d mels, bn0 %d, %d tokens)",
+                                   aviary_checkpoint_path(L->w.ck), C, I->n_head, HS, P, n_mels, bn, N);
+        else
+            L->w.st = aviary_error(AVIARY_SHAPE,
+                                   "%s: A-RWKV shapes do not fit (embed %d, heads %d x %d, patch %d, %d mels, %d tokens)",
+                                   aviary_checkpoint_path(L->w.ck), C, I->n_head, HS, P, n_mels, N);
+        return false;
+    }
+    I->n_mels = n_mels;
+    I->grid_w = n_mels / P;
+    I->grid_h = N / I->grid_w;
+    I->min_frames = I->grid_h * P;
+    return true;
+}
+
 static void load_2024(loader *L, int n_mels) {
     aviary_audio_rwkv *m = L->m;
     aviary_audio_rwkv_info *I = &m->info;
@@ -171,17 +196,8 @@ static void load_2024(loader *L, int n_mels) {
     int bn = (int)aviary__w_dim(&L->w, 0, "bn0.weight");
     if (L->w.st) return;
     if (n_mels == 0) n_mels = bn;
+    if (!patch_grid(L, N, n_mels, bn)) return;
     const int C = I->n_embd, P = I->patch;
-    if (n_mels != bn || P < 1 || n_mels % P || C != I->n_head * HS || N < 1 || N % (n_mels / P)) {
-        L->w.st = aviary_error(AVIARY_SHAPE,
-                             "%s: AudioRWKV-2024 shapes do not fit (embed %d, heads %d x %d, patch %d, %d mels, bn0 %d, %d tokens)",
-                             aviary_checkpoint_path(L->w.ck), C, I->n_head, HS, P, n_mels, bn, N);
-        return;
-    }
-    I->n_mels = n_mels;
-    I->grid_w = n_mels / P;
-    I->grid_h = N / I->grid_w;
-    I->min_frames = I->grid_h * P;
     I->n_layer = aviary__w_count(&L->w, "layers.%d.ln1.weight");
     I->n_classes = (int)aviary__w_dim(&L->w, 0, "classifier.head.weight");
     if (L->w.st) return;
@@ -249,16 +265,8 @@ static void load_2025(loader *L, int n_mels) {
     I->n_head = (int)aviary__w_dim(&L->w, 0, "blocks.0.att.r_k");
     if (L->w.st) return;
     if (n_mels == 0) n_mels = 128;
+    if (!patch_grid(L, N, n_mels, 0)) return;
     const int C = I->n_embd, P = I->patch;
-    if (P < 1 || n_mels % P || C != I->n_head * HS || N < 1 || N % (n_mels / P)) {
-        L->w.st = aviary_error(AVIARY_SHAPE, "%s: A-RWKV shapes do not fit (embed %d, heads %d x %d, patch %d, %d mels, %d tokens)",
-                             aviary_checkpoint_path(L->w.ck), C, I->n_head, HS, P, n_mels, N);
-        return;
-    }
-    I->n_mels = n_mels;
-    I->grid_w = n_mels / P;
-    I->grid_h = N / I->grid_w;
-    I->min_frames = I->grid_h * P;
     I->n_layer = aviary__w_count(&L->w, "blocks.%d.ln1.weight");
     I->n_classes = (int)aviary__w_dim(&L->w, 0, "head.weight");
     if (L->w.st) return;
