@@ -23,6 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "cli.h"
+#include "read_bandwidth.h"
 
 static double now(void) {
     struct timespec ts;
@@ -58,52 +59,17 @@ typedef struct bench_result {
     char model[160];
 } bench_result;
 
-#if defined(__x86_64__) && defined(__GNUC__)
-#include <immintrin.h>
-__attribute__((target("avx512f"))) static uint64_t sum_avx512(const uint64_t *p, size_t n) {
-    __m512i a0 = _mm512_setzero_si512(), a1 = a0, a2 = a0, a3 = a0;
-    for (size_t i = 0; i + 32 <= n; i += 32) {
-        a0 = _mm512_add_epi64(a0, _mm512_loadu_si512(p + i));
-        a1 = _mm512_add_epi64(a1, _mm512_loadu_si512(p + i + 8));
-        a2 = _mm512_add_epi64(a2, _mm512_loadu_si512(p + i + 16));
-        a3 = _mm512_add_epi64(a3, _mm512_loadu_si512(p + i + 24));
-    }
-    return (uint64_t)_mm512_reduce_add_epi64(_mm512_add_epi64(_mm512_add_epi64(a0, a1), _mm512_add_epi64(a2, a3)));
-}
-#endif
-
-/* Sum of one block with the widest loads available (a plain loop does not
- * reach DRAM bandwidth on one core). */
-static uint64_t sum_block(const uint64_t *p, size_t n) {
-#if defined(__x86_64__) && defined(__GNUC__)
-    if (__builtin_cpu_supports("avx512f")) return sum_avx512(p, n);
-#endif
-    uint64_t a[8] = {0};
-    for (size_t i = 0; i + 8 <= n; i += 8)
-        for (int j = 0; j < 8; j++) a[j] += p[i + j];
-    return a[0] + a[1] + a[2] + a[3] + a[4] + a[5] + a[6] + a[7];
-}
-
-/* Best-of-3 read bandwidth over a 1 GB buffer (GB/s), on the current threads
- * (what bench/bench_membw measures). */
+/* Best-of-3 read bandwidth over a 1 GB buffer (GB/s) on the current threads,
+ * read as the GEMV kernels read weights (bench/read_bandwidth.h). */
 static double measure_bandwidth(void) {
-    const size_t n = (size_t)1 << 27, blk = (size_t)1 << 16; /* 1 GiB of uint64, 512 KB per task */
-    uint64_t *buf = malloc(n * sizeof *buf);
+    const size_t n = (size_t)1 << 27; /* 1 GiB of uint64 */
+    uint64_t *buf = aligned_alloc(64, n * sizeof *buf);
     if (!buf) return 0;
     for (size_t i = 0; i < n; i++) buf[i] = i;
-    double best = 1e30;
-    uint64_t total = 0;
-    for (int r = 0; r < 3; r++) {
-        double t0 = now();
-        uint64_t s = 0;
-#pragma omp parallel for schedule(static) reduction(+ : s)
-        for (size_t b = 0; b < n / blk; b++) s += sum_block(buf + b * blk, blk);
-        double dt = now() - t0;
-        total += s;
-        if (dt < best) best = dt;
-    }
+    uint64_t sink = 0;
+    const double bw = rb_measure(buf, n, aviary_get_num_threads(), 4, 3, &sink);
     free(buf);
-    return total == 1 ? 0 : (double)(n * sizeof *buf) / best / 1e9;
+    return sink == 1 ? 0 : bw;
 }
 
 static int run_one(const char *model, const char *shape, aviary_weight_type wt, long threads, long prompt, long gen,

@@ -1,5 +1,7 @@
 # Dense layers (aviary_linear.h): precisions, shapes, transposed/bias, errors.
 aviary_c_test(test_linear test_linear.c)
+# Sparse-input linears (the channel-mix value: rows of zero inputs skipped) against the C backend and dense.
+aviary_c_test(test_linear_sparse test_linear_sparse.c)
 # The oneDNN and C backends give the same lm fixture results (the verify_* tests above run the default backend).
 foreach(fx lm-rwkv6 lm-rwkv6-bf16 lm-rwkv7)
   aviary_cli_test(verify_${fx}_c_backend verify ${AVIARY_FIXTURES}/${fx} --weights model.safetensors

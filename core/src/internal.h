@@ -68,8 +68,18 @@ typedef aviary_status (*aviary__linear_rows_fn)(void *ctx, int64_t n0, int64_t c
  * models, large heads). wt must not be AUTO; bias ([out] f32) may be NULL
  * and is copied. */
 AVIARY_INTERNAL aviary_status aviary__linear_create_rows(int64_t out, int64_t in, aviary_weight_type wt,
-                                                         aviary__linear_rows_fn fn, void *ctx, const float *bias,
-                                                         const char *name, aviary_linear **lin);
+                                                         unsigned flags, aviary__linear_rows_fn fn, void *ctx,
+                                                         const float *bias, const char *name, aviary_linear **lin);
+/* Creation flags (0 for none). SPARSE_X: the input is mostly exact zeros
+ * (RWKV's channel-mix value, fed relu(k)^2): on the oneDNN backend the
+ * weights are stored input-major so a one-token forward reads only the rows
+ * of nonzero inputs (linear.c, "sparse-input GEMV"); same results up to
+ * summation order. Ignored by the C backend. */
+#define AVIARY__LINEAR_SPARSE_X 1u
+/* aviary_linear_create with creation flags. */
+AVIARY_INTERNAL aviary_status aviary__linear_create_flags(const aviary_tensor *weight, const aviary_tensor *bias,
+                                                          const aviary_linear_params *params, unsigned flags,
+                                                          aviary_linear **out);
 /* n (<= 8) independent linears, y_i = x_i W_i^T, each with m rows: for one
  * token (m <= 4) on the oneDNN backend all blocks of all of them run in one
  * OpenMP region (one fork/join instead of n); otherwise one after another. */
@@ -79,7 +89,8 @@ AVIARY_INTERNAL aviary_status aviary__linear_forward_multi(int n, const aviary_l
  * versions (as on a CPU without AVX-512) instead of the AVX-512 ones, or go
  * back to what the CPU supports. Not thread-safe against running forwards. */
 AVIARY_INTERNAL void aviary__linear_portable_kernels(bool on);
-/* "onednn" or "c": the backend a linear runs on (tests, bench). */
+/* "onednn", "onednn-kmajor" (a sparse-input linear) or "c": the backend and
+ * layout a linear runs on (tests, bench). */
 AVIARY_INTERNAL const char *aviary__linear_backend_name(const aviary_linear *lin);
 
 #endif /* AVIARY_INTERNAL_H */

@@ -265,11 +265,12 @@ static aviary_weight_type lin_type(const loader *L, const aviary_tensor *t, bool
 
 /* A random-model matrix [out, in] generated straight into a linear. off: element offset (3-D slices). */
 static aviary_status syn_lin(loader *L, const aviary_tensor *t, int64_t outn, int64_t in, int64_t off, bool lora,
-                             aviary_linear **out) {
+                             unsigned flags, aviary_linear **out) {
     syn_gen g = syn_init(L, t);
     g.cols = in;
     g.off = off;
-    aviary_status s = aviary__linear_create_rows(outn, in, lin_type(L, t, lora), syn_rows, &g, NULL, t->name, out);
+    aviary_status s = aviary__linear_create_rows(outn, in, lin_type(L, t, lora), flags, syn_rows, &g, NULL, t->name,
+                                                 out);
     if (!s) L->m->info.weight_bytes += aviary_linear_bytes(*out);
     return s;
 }
@@ -322,8 +323,8 @@ static void release_pages(const loader *L, const aviary_tensor *t) {
 /* A matrix [rows, cols] as a linear. transposed: the file holds W as [in, out]
  * (x @ W). fla stores LoRA down/up as nn.Linear ([out, in]), official as
  * [in, out]; lora=true picks the right flag by style. */
-static aviary_status get_lin(loader *L, const char *off, int64_t rows, int64_t cols, bool transposed, bool lora,
-                             aviary_linear **out) {
+static aviary_status get_lin_flags(loader *L, const char *off, int64_t rows, int64_t cols, bool transposed,
+                                   bool lora, unsigned flags, aviary_linear **out) {
     const aviary_tensor *t;
     aviary_status s = need(L, off, &t);
     if (s) return s;
@@ -336,19 +337,24 @@ static aviary_status get_lin(loader *L, const char *off, int64_t rows, int64_t c
         snprintf(want, sizeof want, "[%lld, %lld]", (long long)rows, (long long)cols);
         return bad_shape(L, t, want);
     }
-    if (!t->data) return syn_lin(L, t, transposed ? cols : rows, transposed ? rows : cols, 0, lora, out);
+    if (!t->data) return syn_lin(L, t, transposed ? cols : rows, transposed ? rows : cols, 0, lora, flags, out);
     aviary_linear_params p = aviary_linear_default_params();
     p.transposed = transposed;
     p.weights = lin_type(L, t, lora);
     aviary_tensor tmp;
     void *buf;
     if ((s = with_data(L, t, &tmp, &buf))) return s;
-    s = aviary_linear_create(&tmp, NULL, &p, out);
+    s = aviary__linear_create_flags(&tmp, NULL, &p, flags, out);
     aviary__free_aligned(buf);
     if (s) return s;
     release_pages(L, t);
     L->m->info.weight_bytes += aviary_linear_bytes(*out);
     return AVIARY_OK;
+}
+
+static aviary_status get_lin(loader *L, const char *off, int64_t rows, int64_t cols, bool transposed, bool lora,
+                             aviary_linear **out) {
+    return get_lin_flags(L, off, rows, cols, transposed, lora, 0, out);
 }
 
 /* Find the naming style and prefix from the embedding key. */
@@ -407,7 +413,8 @@ static aviary_status load_layer(loader *L, int i) {
     TRY(get_lin(L, K("att.receptance.weight"), A, C, false, false, &ly->recept));
     TRY(get_lin(L, K("att.output.weight"), C, A, false, false, &ly->output));
     TRY(get_lin(L, K("ffn.key.weight"), F, C, false, false, &ly->fkey));
-    TRY(get_lin(L, K("ffn.value.weight"), C, F, false, false, &ly->fvalue));
+    /* fed relu(k)^2, mostly exact zeros: one token reads only the rows it needs */
+    TRY(get_lin_flags(L, K("ffn.value.weight"), C, F, false, false, AVIARY__LINEAR_SPARSE_X, &ly->fvalue));
     const int H = in->n_head, N = in->head_size;
     switch (in->version) {
     case 4:
@@ -453,7 +460,7 @@ static aviary_status load_layer(loader *L, int i) {
             return bad_shape(L, w2, want);
         }
         for (int j = 0; j < 5 && !w2->data; j++)
-            TRY(syn_lin(L, w2, C, D, (int64_t)j * D * C, true, &ly->maa_w2[j]));
+            TRY(syn_lin(L, w2, C, D, (int64_t)j * D * C, true, 0, &ly->maa_w2[j]));
         aviary_tensor w2d = *w2;
         void *w2buf = NULL;
         for (int j = 0; j < 5 && w2->data && !s; j++) {
