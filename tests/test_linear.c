@@ -5,6 +5,7 @@
 #include <pthread.h>
 #include "aviary/aviary.h"
 #include "internal.h"
+#include "test_linear_util.h"
 
 static int fails;
 static uint32_t rng = 12345;
@@ -47,30 +48,7 @@ done:
     free(w); free(b); free(x); free(y);
 }
 
-static double rel_diff(const float *a, const float *b, size_t n) {
-    double num = 0, den = 0;
-    for (size_t i = 0; i < n; i++) {
-        num += ((double)a[i] - b[i]) * ((double)a[i] - b[i]);
-        den += (double)b[i] * b[i];
-    }
-    return den > 0 ? sqrt(num / den) : sqrt(num);
-}
 
-static aviary_linear *make(const float *w, const float *b, int in, int out, aviary_weight_type wt, bool tr,
-                           const char *backend) {
-    aviary_tensor W = {0}, B = {0};
-    W.dtype = AVIARY_F32; W.ndim = 2; W.shape[0] = tr ? in : out; W.shape[1] = tr ? out : in; W.data = (void *)w;
-    aviary_tensor_set_contiguous(&W);
-    B.dtype = AVIARY_F32; B.ndim = 1; B.shape[0] = out; B.data = (void *)b; aviary_tensor_set_contiguous(&B);
-    aviary_linear_params p = aviary_linear_default_params();
-    p.weights = wt; p.transposed = tr;
-    if (backend) setenv("AVIARY_MATMUL", backend, 1);
-    else unsetenv("AVIARY_MATMUL");
-    aviary_linear *lin = NULL;
-    if (aviary_linear_create(&W, b ? &B : NULL, &p, &lin)) printf("FAIL create: %s\n", aviary_errmsg());
-    unsetenv("AVIARY_MATMUL");
-    return lin;
-}
 
 /* The default (oneDNN) backend against the portable C one, on the same
  * weights: f32 must agree to rounding; bf16 to the oneDNN primitive's hi/lo
@@ -85,8 +63,8 @@ static void agree(int m, int in, int out, aviary_weight_type wt, bool tr, bool w
     for (int i = 0; i < in * out; i++) w[i] = frand();
     for (int i = 0; i < out; i++) b[i] = frand();
     for (int i = 0; i < m * in; i++) x[i] = frand() * (i % 7 == 0 ? 4.0f : 1.0f);
-    aviary_linear *lc = make(w, with_bias ? b : NULL, in, out, wt, tr, "c");
-    aviary_linear *ld = make(w, with_bias ? b : NULL, in, out, wt, tr, NULL);
+    aviary_linear *lc = make_linear(w, with_bias ? b : NULL, in, out, wt, tr, 0, true);
+    aviary_linear *ld = make_linear(w, with_bias ? b : NULL, in, out, wt, tr, 0, false);
     if (!lc || !ld) { fails++; goto done; }
     if (aviary_linear_forward(lc, x, m, y1) || aviary_linear_forward(ld, x, m, y2)) {
         printf("FAIL forward: %s\n", aviary_errmsg()); fails++; goto done;
@@ -135,7 +113,7 @@ static void concurrency(aviary_weight_type wt) {
     for (int i = 0; i < in * out; i++) w[i] = frand();
     for (int i = 0; i < out; i++) b[i] = frand();
     for (int i = 0; i < 130 * in; i++) x[i] = frand();
-    aviary_linear *lin = make(w, b, in, out, wt, false, NULL);
+    aviary_linear *lin = make_linear(w, b, in, out, wt, false, 0, false);
     if (!lin) { fails++; return; }
     job jobs[NT];
     pthread_t th[NT];
@@ -176,7 +154,7 @@ static void multi(int m) {
         y2[i] = malloc(sizeof(float) * m * outs[i]);
         for (int k = 0; k < ins[i] * outs[i]; k++) w[i][k] = frand();
         for (int k = 0; k < m * ins[i]; k++) x[i][k] = frand();
-        l[i] = make(w[i], NULL, ins[i], outs[i], wts[i], false, NULL);
+        l[i] = make_linear(w[i], NULL, ins[i], outs[i], wts[i], false, 0, false);
         if (!l[i] || aviary_linear_forward(l[i], x[i], m, y1[i])) fails++;
     }
     const aviary_linear *lc[N] = {l[0], l[1], l[2], l[3]};

@@ -10,34 +10,13 @@
 #include <string.h>
 #include "aviary/aviary.h"
 #include "internal.h"
+#include "test_linear_util.h"
 
 static int fails;
 static uint32_t rng = 777;
 static float frand(void) { rng = rng * 1664525u + 1013904223u; return (float)((rng >> 8) / 16777216.0 * 2.0 - 1.0); }
 
-static double rel_diff(const float *a, const float *b, size_t n) {
-    double num = 0, den = 0;
-    for (size_t i = 0; i < n; i++) {
-        num += ((double)a[i] - b[i]) * ((double)a[i] - b[i]);
-        den += (double)b[i] * b[i];
-    }
-    return den > 0 ? sqrt(num / den) : sqrt(num);
-}
 
-static aviary_linear *make(const float *w, const float *b, int in, int out, aviary_weight_type wt, bool tr,
-                           unsigned flags, bool c_backend) {
-    aviary_tensor W = {0}, B = {0};
-    W.dtype = AVIARY_F32; W.ndim = 2; W.shape[0] = tr ? in : out; W.shape[1] = tr ? out : in; W.data = (void *)w;
-    aviary_tensor_set_contiguous(&W);
-    B.dtype = AVIARY_F32; B.ndim = 1; B.shape[0] = out; B.data = (void *)b; aviary_tensor_set_contiguous(&B);
-    aviary_linear_params p = aviary_linear_default_params();
-    p.weights = wt; p.transposed = tr;
-    if (c_backend) setenv("AVIARY_MATMUL", "c", 1);
-    aviary_linear *lin = NULL;
-    if (aviary__linear_create_flags(&W, b ? &B : NULL, &p, flags, &lin)) printf("FAIL create: %s\n", aviary_errmsg());
-    unsetenv("AVIARY_MATMUL");
-    return lin;
-}
 
 /* zero: the fraction of x set to exactly 0 (1 = all) */
 static void agree(int m, int in, int out, aviary_weight_type wt, bool tr, bool with_bias, double zero) {
@@ -51,9 +30,9 @@ static void agree(int m, int in, int out, aviary_weight_type wt, bool tr, bool w
         const float v = frand();
         x[i] = (frand() * 0.5f + 0.5f) < zero ? 0.0f : v * v; /* like relu(k)^2: >= 0 */
     }
-    aviary_linear *lc = make(w, with_bias ? b : NULL, in, out, wt, tr, 0, true);
-    aviary_linear *ls = make(w, with_bias ? b : NULL, in, out, wt, tr, AVIARY__LINEAR_SPARSE_X, false);
-    aviary_linear *ld = make(w, with_bias ? b : NULL, in, out, wt, tr, 0, false);
+    aviary_linear *lc = make_linear(w, with_bias ? b : NULL, in, out, wt, tr, 0, true);
+    aviary_linear *ls = make_linear(w, with_bias ? b : NULL, in, out, wt, tr, AVIARY__LINEAR_SPARSE_X, false);
+    aviary_linear *ld = make_linear(w, with_bias ? b : NULL, in, out, wt, tr, 0, false);
     if (!lc || !ls || !ld) { fails++; goto done; }
     if (aviary_linear_forward(lc, x, m, yc) || aviary_linear_forward(ls, x, m, ys) ||
         aviary_linear_forward(ld, x, m, yd)) {
@@ -88,8 +67,8 @@ static void multi(void) {
     float ya[2][OUT], yb[2][OUT];
     for (int i = 0; i < IN * OUT; i++) w[i] = frand();
     for (int i = 0; i < IN; i++) x[i] = i % 3 ? 0.0f : frand();
-    aviary_linear *l[2] = {make(w, NULL, IN, OUT, AVIARY_WEIGHTS_BF16, false, AVIARY__LINEAR_SPARSE_X, false),
-                           make(w, NULL, IN, OUT, AVIARY_WEIGHTS_INT8, false, 0, false)};
+    aviary_linear *l[2] = {make_linear(w, NULL, IN, OUT, AVIARY_WEIGHTS_BF16, false, AVIARY__LINEAR_SPARSE_X, false),
+                           make_linear(w, NULL, IN, OUT, AVIARY_WEIGHTS_INT8, false, 0, false)};
     bool ok = l[0] && l[1];
     for (int i = 0; ok && i < 2; i++) ok = aviary_linear_forward(l[i], x, 1, ya[i]) == AVIARY_OK;
     const aviary_linear *lc[2] = {l[0], l[1]};
