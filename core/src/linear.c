@@ -41,6 +41,7 @@
  * with a user-provided scratchpad, so forward may run concurrently.
  */
 #include "internal.h"
+#include <assert.h>
 #include "spin_pool.h"
 #include <math.h>
 #include <oneapi/dnnl/dnnl.h>
@@ -214,6 +215,11 @@ void aviary_linear_free(aviary_linear *lin) {
 }
 
 static int64_t round_up(int64_t a, int64_t b) { return (a + b - 1) / b * b; }
+
+/* bytes per stored weight */
+static size_t wt_size(aviary_weight_type wt) {
+    return wt == AVIARY_WEIGHTS_F32 ? 4 : wt == AVIARY_WEIGHTS_BF16 ? 2 : 1;
+}
 
 static dnnl_data_type_t dnnl_wtype(aviary_weight_type wt) {
     return wt == AVIARY_WEIGHTS_F32 ? dnnl_f32 : wt == AVIARY_WEIGHTS_BF16 ? dnnl_bf16 : dnnl_s8;
@@ -390,8 +396,7 @@ static aviary_status setup(aviary_linear *lin, const char *nm, unsigned flags) {
             }
             if (ok) {
                 /* k-major: whole padded rows (oneDNN's size ends at the last real element) */
-                const size_t es = lin->wt == AVIARY_WEIGHTS_F32 ? 4 : lin->wt == AVIARY_WEIGHTS_BF16 ? 2 : 1;
-                const size_t bytes = lin->kmajor ? (size_t)(lin->in * lin->np) * es
+                const size_t bytes = lin->kmajor ? (size_t)(lin->in * lin->np) * wt_size(lin->wt)
                                                  : dnnl_memory_desc_get_size(&lin->wmd);
                 lin->pk = aviary__alloc_aligned(bytes);
                 /* comp serves the u8 GEMV on packed blocks; the k-major GEMV takes f32 x */
@@ -416,7 +421,7 @@ static aviary_status setup(aviary_linear *lin, const char *nm, unsigned flags) {
     }
     lin->be = BACKEND_C;
     size_t n = (size_t)(outn * in);
-    size_t es = lin->wt == AVIARY_WEIGHTS_F32 ? 4 : lin->wt == AVIARY_WEIGHTS_BF16 ? 2 : 1;
+    const size_t es = wt_size(lin->wt);
     if (!(lin->w = aviary__alloc_aligned(n * es))) return aviary_error(AVIARY_NOMEM, "linear.c: %s: out of memory", nm);
     lin->wbytes = n * es + (lin->wt == AVIARY_WEIGHTS_INT8 ? (size_t)outn * sizeof(float) : 0);
     return AVIARY_OK;
@@ -690,9 +695,6 @@ AVX512_BF16_KERNEL(4)
         for (int r = 0; r < R; r++)                                                                             \
             for (int j = 0; j < 4; j++) _mm512_storeu_si512(acc + r * NB + 16 * j, a[r][j]);                    \
     }
-AVX512_S8_KERNEL(1)
-AVX512_S8_KERNEL(2)
-AVX512_S8_KERNEL(3)
 AVX512_S8_KERNEL(4)
 #endif
 
@@ -812,13 +814,11 @@ static void run_blk(const aviary_linear *lin, int64_t b, const void *xin, int64_
         const int8_t *w = (const int8_t *)lin->pk + b * kp * NB;
 #if HAVE_X86
         if (g_cpu_vnni) {
-            if (R == 2) { blk_s8_avx512_s(w, xin, xs, kp, acc); return; }
-            switch (R) {
-            case 1: blk_s8_avx512_1(w, xin, xs, kp, acc); return;
-            case 2: blk_s8_avx512_2(w, xin, xs, kp, acc); return;
-            case 3: blk_s8_avx512_3(w, xin, xs, kp, acc); return;
-            default: blk_s8_avx512_4(w, xin, xs, kp, acc); return;
-            }
+            /* gemv_block passes the q1/q2 rows of one or two tokens at a time */
+            assert(R == 2 || R == 4);
+            if (R == 2) blk_s8_avx512_s(w, xin, xs, kp, acc);
+            else blk_s8_avx512_4(w, xin, xs, kp, acc);
+            return;
         }
 #endif
         blk_s8_c(w, xin, xs, R, kp, acc);
@@ -1188,8 +1188,7 @@ static aviary_status forward_sparse(const aviary_linear *lin, tls *t, const floa
     float *part = tls_buf(&t->ybuf, &t->ycap, (size_t)(items * m * np) * sizeof(float));
     if (!part) return aviary_error(AVIARY_NOMEM, "linear.c: forward: out of memory");
     sparse_job j = {lin, x, (int)m, idx, nnz, items, part};
-    const int64_t es = lin->wt == AVIARY_WEIGHTS_F32 ? 4 : lin->wt == AVIARY_WEIGHTS_BF16 ? 2 : 1;
-    if (items > 1 && nnz * np * es >= GEMV_PAR_BYTES) {
+    if (items > 1 && nnz * np * (int64_t)wt_size(lin->wt) >= GEMV_PAR_BYTES) {
         if (!aviary__pool_for(items, 1, sparse_item, &j)) {
 #pragma omp parallel for schedule(dynamic, 1)
             for (int64_t it = 0; it < items; it++) sparse_item(&j, it);
