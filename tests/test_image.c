@@ -47,6 +47,19 @@ static void test_decode(void) {
     CHECK(strstr(aviary_errmsg(), "cut.png") != NULL);
     CHECK(img.rgb == NULL);
     m.n = 0;
+    /* a PNG whose IHDR claims far more pixels than its IDAT can inflate to
+     * (deflate expands at most 1032:1) is refused before stb allocates the
+     * image: a flat 64x64 image relabelled 20000x20000 */
+    unsigned char flat[64 * 64];
+    memset(flat, 7, sizeof flat);
+    CHECK(stbi_write_png_to_func(put, &m, 64, 64, 1, flat, 64));
+    CHECK(m.n > 33 && !memcmp(m.p + 12, "IHDR", 4));
+    const unsigned char big[8] = {0, 0, 0x4e, 0x20, 0, 0, 0x4e, 0x20};
+    memcpy(m.p + 16, big, 8);
+    CHECK(aviary_image_load_memory(m.p, m.n, "bomb.png", &img) == AVIARY_FORMAT);
+    CHECK(strstr(aviary_errmsg(), "bomb.png: truncated or corrupt image data (too little PNG image data") != NULL);
+    CHECK(img.rgb == NULL);
+    m.n = 0;
     /* RGBA BMP: alpha dropped */
     unsigned char rgba[2 * 2 * 4];
     for (int i = 0; i < 16; i++) rgba[i] = (unsigned char)(i * 13);

@@ -62,3 +62,7 @@ aviary_cli_error_test(classify_pnm_overflow "huge_number.pgm: corrupt PNM header
 # read past its buffer; ASan fails this test without aviary's conversion).
 aviary_cli_test(classify_grey16_pgm classify -c ../examples/classify/fixture-vrwkv6.json corpus/image/grey16.pgm
                 PASS_REGEX "grey16.pgm\n +1\\. ")
+# Found by fuzz_image: a PNG chunk declaring 1.6 GB made Debian's stb grow its
+# IDAT buffer to 2 GB before finding the file short; aviary refuses it first.
+aviary_cli_error_test(classify_huge_idat "huge_idat.png: truncated or corrupt image data \\(a PNG chunk runs past the end of the file\\)"
+                      classify -c ../examples/classify/fixture-vrwkv6.json corpus/image/huge_idat.png)

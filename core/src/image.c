@@ -115,6 +115,44 @@ static bool pnm_header(const uint8_t *d, size_t n, unsigned long v[3], size_t *e
     return true;
 }
 
+static uint32_t be32(const uint8_t *p) { return (uint32_t)p[0] << 24 | p[1] << 16 | p[2] << 8 | p[3]; }
+
+/* Walk a PNG's chunks before stb does. Debian 12's stb grows its IDAT buffer
+ * to the declared chunk length (doubling up to 2 GB) before it finds the file
+ * too short, so a chunk longer than the bytes left is refused here. The IDAT
+ * bytes must also be able to inflate to the pixels IHDR claims: deflate
+ * expands at most 1032:1 (a 258-byte match per ~2 bits), and stb allocates the
+ * whole output image before it checks. Returns a reason, or NULL if the
+ * chunk layout is sound (stb still decides everything else). */
+static const char *png_bad_chunks(const uint8_t *d, size_t n) {
+    static const uint8_t sig[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n'};
+    if (n < 8 || memcmp(d, sig, 8) != 0) return NULL;
+    unsigned long long idat = 0, need = 0;
+    size_t pos = 8;
+    for (;;) {
+        if (n - pos < 12) return "truncated or corrupt image data (PNG ends inside a chunk header)";
+        const uint32_t len = be32(d + pos);
+        const uint8_t *type = d + pos + 4;
+        if (len > n - pos - 12) return "truncated or corrupt image data (a PNG chunk runs past the end of the file)";
+        if (!memcmp(type, "IHDR", 4) && len >= 13) {
+            static const unsigned channels[7] = {1, 0, 3, 1, 2, 0, 4}; /* by colour type */
+            const uint8_t *h = d + pos + 8;
+            const unsigned ct = h[9] < 7 ? channels[h[9]] : 0;
+            const uint32_t w = be32(h), ht = be32(h + 4);
+            /* sides past aviary's limit are refused after stbi_info */
+            if (w <= AVIARY_IMAGE_MAX_SIDE && ht <= AVIARY_IMAGE_MAX_SIDE)
+                need = (unsigned long long)w * ht * (ct ? ct : 1) * (h[8] ? h[8] : 1) / 8;
+        } else if (!memcmp(type, "IDAT", 4)) {
+            idat += len;
+        } else if (!memcmp(type, "IEND", 4)) {
+            break;
+        }
+        pos += 12 + (size_t)len;
+    }
+    if (need > 1032ull * idat + 1024) return "truncated or corrupt image data (too little PNG image data for its size)";
+    return NULL;
+}
+
 /* stb fills the missing end of a PNM, BMP or TGA file with zeros instead of
  * failing; those formats say exactly how many bytes they need (TGA's
  * run-length packets are walked). Returns true if the file is shorter. */
@@ -171,6 +209,8 @@ aviary_status aviary_image_load_memory(const void *data, size_t size, const char
         return aviary_error(AVIARY_FORMAT, "%s: corrupt PNM header (a number with more than 9 digits)", name);
     if (d[0] == 0xFF && jpeg_bad_huffman(d, size))
         return aviary_error(AVIARY_FORMAT, "%s: corrupt JPEG (Huffman table with more than 256 codes)", name);
+    const char *png_why = png_bad_chunks(d, size);
+    if (png_why) return aviary_error(AVIARY_FORMAT, "%s: %s", name, png_why);
     if (!stbi_info_from_memory(d, (int)size, &w, &h, &comp)) {
         const char *why = stbi_failure_reason();
         return aviary_error(AVIARY_FORMAT, "%s: not a readable image (PNG, JPEG, BMP, GIF, TGA, PSD, PNM)%s%s", name,
