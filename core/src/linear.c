@@ -1173,16 +1173,52 @@ static void sparse_item(void *ctx, int64_t it) {
     sparse_rows_c(lin, j->x, j->m, j->idx + i0, i1 - i0, part);
 }
 
-static aviary_status forward_sparse(const aviary_linear *lin, tls *t, const float *x, int64_t m, float *y) {
-    const int64_t in = lin->in, outn = lin->out, np = lin->np;
-    int32_t *idx = tls_buf(&t->xbuf, &t->xcap, (size_t)in * sizeof(int32_t));
-    if (!idx) return aviary_error(AVIARY_NOMEM, "linear.c: forward: out of memory");
+/* The inputs k (ascending) where any of the m rows of x is nonzero (x != 0,
+ * so NaN counts as nonzero and -0 as zero); returns their count. The scalar
+ * loop cost ~35 us per RWKV-6 1.6B value call (7168 inputs), ~10% of the
+ * call; the AVX-512 one compares 16 inputs at a time and compress-stores
+ * their indices. */
+static int64_t nonzero_inputs_c(const float *x, int64_t m, int64_t in, int32_t *idx) {
     int64_t nnz = 0;
     for (int64_t k = 0; k < in; k++) {
         bool nz = false;
         for (int64_t r = 0; r < m; r++) nz |= x[r * in + k] != 0.0f;
         if (nz) idx[nnz++] = (int32_t)k;
     }
+    return nnz;
+}
+
+#if HAVE_X86
+__attribute__((target("avx512f"))) static int64_t nonzero_inputs_avx512(const float *x, int64_t m, int64_t in,
+                                                                       int32_t *idx) {
+    int64_t nnz = 0;
+    const __m512i step = _mm512_set1_epi32(16);
+    __m512i k16 = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+    for (int64_t k = 0; k < in; k += 16, k16 = _mm512_add_epi32(k16, step)) {
+        const __mmask16 live = in - k >= 16 ? 0xffff : (__mmask16)((1u << (in - k)) - 1);
+        __mmask16 nz = 0;
+        for (int64_t r = 0; r < m; r++)
+            nz |= _mm512_mask_cmp_ps_mask(live, _mm512_maskz_loadu_ps(live, x + r * in + k), _mm512_setzero_ps(),
+                                          _CMP_NEQ_UQ);
+        _mm512_mask_compressstoreu_epi32(idx + nnz, nz, k16);
+        nnz += __builtin_popcount(nz);
+    }
+    return nnz;
+}
+#endif
+
+static int64_t nonzero_inputs(const float *x, int64_t m, int64_t in, int32_t *idx) {
+#if HAVE_X86
+    if (g_cpu_avx512) return nonzero_inputs_avx512(x, m, in, idx);
+#endif
+    return nonzero_inputs_c(x, m, in, idx);
+}
+
+static aviary_status forward_sparse(const aviary_linear *lin, tls *t, const float *x, int64_t m, float *y) {
+    const int64_t in = lin->in, outn = lin->out, np = lin->np;
+    int32_t *idx = tls_buf(&t->xbuf, &t->xcap, (size_t)in * sizeof(int32_t));
+    if (!idx) return aviary_error(AVIARY_NOMEM, "linear.c: forward: out of memory");
+    const int64_t nnz = nonzero_inputs(x, m, in, idx);
     int items = (int)(nnz / SPARSE_ROWS_MIN);
     items = items < 1 ? 1 : items > SPARSE_ITEMS ? SPARSE_ITEMS : items;
     float *part = tls_buf(&t->ybuf, &t->ycap, (size_t)(items * m * np) * sizeof(float));

@@ -1076,11 +1076,22 @@ static aviary_status time_mix6(const aviary_model *m, const layer *ly, float *sl
     aviary_tanh(sc->lo, T * 5 * D, sc->lo);
     float *dst[5] = {sc->m0, sc->m1, sc->m2, sc->m3, sc->m4}; /* w k v r g */
     const float *mix[5] = {ly->mix_w, ly->mix_k, ly->mix_v, ly->mix_r, ly->mix_g};
+    /* The five second LoRA matrices as one call (one fork/join per token, not
+     * five): their inputs are lo's five D-wide column slices, regrouped as
+     * [5][T][D] in lo2 (for one token they are already contiguous in lo). */
+    const float *lx[5];
     for (size_t j = 0; j < 5; j++) {
-        for (size_t t = 0; t < T; t++) memcpy(sc->lo2 + t * D, sc->lo + t * 5 * D + j * D, D * sizeof(float));
-        LIN(ly->maa_w2[j], sc->lo2, T, dst[j]);
-        aviary_ddlerp(sc->xx, sc->prev, dst[j], T, C, mix[j], dst[j]);
+        if (T == 1) {
+            lx[j] = sc->lo + j * D;
+            continue;
+        }
+        float *d = sc->lo2 + j * T * D;
+        for (size_t t = 0; t < T; t++) memcpy(d + t * D, sc->lo + t * 5 * D + j * D, D * sizeof(float));
+        lx[j] = d;
     }
+    LINS(5, A_(ly->maa_w2[0], ly->maa_w2[1], ly->maa_w2[2], ly->maa_w2[3], ly->maa_w2[4]),
+         A_(lx[0], lx[1], lx[2], lx[3], lx[4]), A_(dst[0], dst[1], dst[2], dst[3], dst[4]), T);
+    for (size_t j = 0; j < 5; j++) aviary_ddlerp(sc->xx, sc->prev, dst[j], T, C, mix[j], dst[j]);
     LINS(5, A_(ly->recept, ly->key, ly->value, ly->gate, ly->dec_w1), A_(sc->m3, sc->m1, sc->m2, sc->m4, sc->m0),
          A_(sc->r, sc->k, sc->v, sc->g, sc->lo), T);
     aviary_silu(sc->g, T * A, sc->g);
