@@ -1041,6 +1041,10 @@ static void multi_item(void *ctx, int64_t g) {
 
 static int64_t gemv_bytes(const aviary_linear *lin) { return lin->kp * lin->np * (4 / lin->vnni); }
 
+/* Blocks per hand-out: 4, except for GEMVs of few blocks (a LoRA's 160 x
+ * 2048, 3 blocks), which one thread would otherwise take whole. */
+static int64_t gemv_chunk(int64_t nblk) { return nblk >= 16 ? 4 : 1; }
+
 static aviary_status forward_gemv(const aviary_linear *lin, tls *t, const float *x, int64_t m, float *y) {
     uint32_t *xb = tls_buf(&t->xbuf, &t->xcap, gemv_units(lin, (int)m) * 4);
     if (!xb) return aviary_error(AVIARY_NOMEM, "linear.c: forward: out of memory");
@@ -1048,7 +1052,7 @@ static aviary_status forward_gemv(const aviary_linear *lin, tls *t, const float 
     gemv_prep(lin, x, (int)m, y, xb, &j);
     const int64_t nblk = lin->np / NB;
     if (nblk > 1 && gemv_bytes(lin) >= GEMV_PAR_BYTES) {
-        if (!aviary__pool_for(nblk, 4, gemv_item, &j)) {
+        if (!aviary__pool_for(nblk, gemv_chunk(nblk), gemv_item, &j)) {
 #pragma omp parallel for schedule(dynamic, 4)
             for (int64_t b = 0; b < nblk; b++) gemv_block(&j, b);
         }
@@ -1281,7 +1285,7 @@ aviary_status aviary__linear_forward_multi(int n, const aviary_linear *const *li
     /* one parallel loop over every block of every linear */
     multi_job mj = {n, jobs, first};
     if (first[n] > 1 && bytes >= GEMV_PAR_BYTES) {
-        if (!aviary__pool_for(first[n], 4, multi_item, &mj)) {
+        if (!aviary__pool_for(first[n], gemv_chunk(first[n]), multi_item, &mj)) {
 #pragma omp parallel for schedule(dynamic, 4)
             for (int64_t g = 0; g < first[n]; g++) multi_item(&mj, g);
         }
