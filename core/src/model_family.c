@@ -120,16 +120,29 @@ static aviary_status visual_rwkv(aviary_checkpoint *ck, aviary_family_info *f) {
     return AVIARY_OK;
 }
 
-static aviary_status vision_rwkv(aviary_checkpoint *ck, aviary_family_info *f) {
-    f->family = AVIARY_FAMILY_VISION_RWKV;
+/* What the patch-embedding encoders (Vision-RWKV, both AudioRWKVs) share:
+ * width, input channels and patch size from the patch-embedding conv weight
+ * pe [C, in, P, ...], the layer count, the position tokens (pos_embed [1, n,
+ * C]) and the ffn width; `layers` is their per-layer key ("layers" or
+ * "blocks"). */
+static void patch_encoder_dims(aviary_checkpoint *ck, aviary_family_info *f, const aviary_tensor *pe,
+                               const char *layers) {
     const char *p = f->prefix;
-    const aviary_tensor *pe = aviary__w_lookup(ck, p, "patch_embed.projection.weight");
+    char key[64];
     f->n_embd = dim(pe, 0);
     f->in_channels = dim(pe, 1);
     f->patch_size = dim(pe, 2);
-    f->n_layer = aviary__w_count_in(ck, p, "layers.%d.ln1.weight");
+    snprintf(key, sizeof key, "%s.%%d.ln1.weight", layers);
+    f->n_layer = aviary__w_count_in(ck, p, key);
     f->n_tokens = dim(aviary__w_lookup(ck, p, "pos_embed"), 1);
-    f->dim_ffn = dim(aviary__w_lookup(ck, p, "layers.0.ffn.key.weight"), 0);
+    snprintf(key, sizeof key, "%s.0.ffn.key.weight", layers);
+    f->dim_ffn = dim(aviary__w_lookup(ck, p, key), 0);
+}
+
+static aviary_status vision_rwkv(aviary_checkpoint *ck, aviary_family_info *f) {
+    f->family = AVIARY_FAMILY_VISION_RWKV;
+    const char *p = f->prefix;
+    patch_encoder_dims(ck, f, aviary__w_lookup(ck, p, "patch_embed.projection.weight"), "layers");
     const aviary_tensor *u = aviary__w_lookup(ck, p, "layers.0.att.time_faaaa");
     if (aviary__w_lookup(ck, p, "layers.0.att.time_maa_x")) {
         f->version = 6;
@@ -157,13 +170,7 @@ static aviary_status audio_2024(aviary_checkpoint *ck, aviary_family_info *f) {
     set_variant(f, "AudioRWKV 2024");
     const char *p = f->prefix;
     f->n_mels = dim(aviary__w_lookup(ck, p, "bn0.weight"), 0);
-    const aviary_tensor *pe = aviary__w_lookup(ck, p, "patch_embed.0.weight");
-    f->n_embd = dim(pe, 0);
-    f->in_channels = dim(pe, 1);
-    f->patch_size = dim(pe, 2);
-    f->n_layer = aviary__w_count_in(ck, p, "layers.%d.ln1.weight");
-    f->n_tokens = dim(aviary__w_lookup(ck, p, "pos_embed"), 1);
-    f->dim_ffn = dim(aviary__w_lookup(ck, p, "layers.0.ffn.key.weight"), 0);
+    patch_encoder_dims(ck, f, aviary__w_lookup(ck, p, "patch_embed.0.weight"), "layers");
     const aviary_tensor *u = aviary__w_lookup(ck, p, "layers.0.att.time_faaaa");
     f->version = aviary__w_lookup(ck, p, "layers.0.att.time_maa_x")        ? 6
                  : aviary__w_lookup(ck, p, "layers.0.att.spatial_decay") ? 4
@@ -183,12 +190,7 @@ static aviary_status audio_2025(aviary_checkpoint *ck, aviary_family_info *f) {
     const char *p = f->prefix;
     const aviary_tensor *pe = aviary__w_lookup(ck, p, "emb.weight");
     f->version = 7;
-    f->n_embd = dim(pe, 0);
-    f->in_channels = dim(pe, 1);
-    f->patch_size = dim(pe, 2);
-    f->n_layer = aviary__w_count_in(ck, p, "blocks.%d.ln1.weight");
-    f->n_tokens = dim(aviary__w_lookup(ck, p, "pos_embed"), 1);
-    f->dim_ffn = dim(aviary__w_lookup(ck, p, "blocks.0.ffn.key.weight"), 0);
+    patch_encoder_dims(ck, f, pe, "blocks");
     const aviary_tensor *rk = aviary__w_lookup(ck, p, "blocks.0.att.r_k");
     f->n_head = dim(rk, 0);
     f->head_size = dim(rk, 1);
