@@ -46,6 +46,11 @@ int cli_out_open(cli_out *o, const char *path);
  * path, else remove it. Returns rc, or 1 after printing the error. */
 int cli_out_close(cli_out *o, int rc);
 
+/* Write `n` f32 values of shape [shape[0], ..., shape[ndim - 1]] (ndim 0..AVIARY_MAX_DIMS)
+ * to f as a NumPy .npy file (version 1.0, little-endian '<f4', C order; the
+ * host is assumed little-endian). Write errors surface in cli_out_close. */
+void cli_npy_write(FILE *f, const int64_t *shape, int ndim, const float *data, size_t n);
+
 /* Subcommands. */
 int cli_cmd_inspect(int argc, char **argv);
 int cli_cmd_verify(int argc, char **argv);

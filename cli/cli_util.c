@@ -134,3 +134,22 @@ void cli_json_string(FILE *f, const char *s) {
     }
     fputc('"', f);
 }
+
+void cli_npy_write(FILE *f, const int64_t *shape, int ndim, const float *data, size_t n) {
+    char hdr[256];
+    int o = snprintf(hdr, sizeof hdr, "{'descr': '<f4', 'fortran_order': False, 'shape': (");
+    for (int k = 0; k < ndim; k++)
+        o += snprintf(hdr + o, sizeof hdr - (size_t)o, "%lld%s", (long long)shape[k],
+                      ndim == 1 ? "," : (k + 1 < ndim ? ", " : ""));
+    o += snprintf(hdr + o, sizeof hdr - (size_t)o, "), }");
+    /* magic (6) + version (2) + header length (2) + header + '\n', padded to 64 */
+    const size_t pad = (64 - (10 + (size_t)o + 1) % 64) % 64;
+    const uint16_t hl = (uint16_t)((size_t)o + pad + 1);
+    const unsigned char magic[10] = {0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0, (unsigned char)(hl & 0xff),
+                                     (unsigned char)(hl >> 8)};
+    fwrite(magic, 1, sizeof magic, f);
+    fwrite(hdr, 1, (size_t)o, f);
+    for (size_t i = 0; i < pad; i++) fputc(' ', f);
+    fputc('\n', f);
+    fwrite(data, sizeof *data, n, f);
+}

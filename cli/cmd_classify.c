@@ -76,18 +76,8 @@ static void print_top(const char *image, const char *top, bool json, bool first)
 static int write_features(const char *file, const float *data, size_t n_img, int64_t rows, int64_t dim) {
     cli_out out;
     if (cli_out_open(&out, file)) return 1;
-    FILE *f = out.f;
-    char hdr[160];
-    int o = snprintf(hdr, sizeof hdr, "{'descr': '<f4', 'fortran_order': False, 'shape': (%zu, %lld, %lld), }", n_img,
-                     (long long)rows, (long long)dim);
-    size_t pad = (64 - (10 + (size_t)o + 1) % 64) % 64;
-    uint16_t hl = (uint16_t)((size_t)o + pad + 1);
-    unsigned char magic[10] = {0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0, (unsigned char)(hl & 0xff), (unsigned char)(hl >> 8)};
-    fwrite(magic, 1, sizeof magic, f);
-    fwrite(hdr, 1, (size_t)o, f);
-    for (size_t i = 0; i < pad; i++) fputc(' ', f);
-    fputc('\n', f);
-    fwrite(data, sizeof(float), n_img * (size_t)(rows * dim), f); /* little-endian host */
+    const int64_t shape[3] = {(int64_t)n_img, rows, dim};
+    cli_npy_write(out.f, shape, 3, data, n_img * (size_t)(rows * dim));
     return cli_out_close(&out, 0);
 }
 

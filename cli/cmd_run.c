@@ -124,21 +124,7 @@ static int write_npy(FILE *f, const aviary_value *v) {
     size_t n;
     float *x = to_f32(v, &n);
     if (!x) return 1;
-    char hdr[256];
-    int o = snprintf(hdr, sizeof hdr, "{'descr': '<f4', 'fortran_order': False, 'shape': (");
-    for (int k = 0; k < v->tensor.ndim; k++)
-        o += snprintf(hdr + o, sizeof hdr - (size_t)o, "%lld%s", (long long)v->tensor.shape[k],
-                      v->tensor.ndim == 1 ? "," : (k + 1 < v->tensor.ndim ? ", " : ""));
-    o += snprintf(hdr + o, sizeof hdr - (size_t)o, "), }");
-    size_t total = 10 + (size_t)o + 1;
-    size_t pad = (64 - total % 64) % 64;
-    uint16_t hl = (uint16_t)((size_t)o + pad + 1);
-    unsigned char magic[10] = {0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0, (unsigned char)(hl & 0xff), (unsigned char)(hl >> 8)};
-    fwrite(magic, 1, sizeof magic, f);
-    fwrite(hdr, 1, (size_t)o, f);
-    for (size_t i = 0; i < pad; i++) fputc(' ', f);
-    fputc('\n', f);
-    fwrite(x, sizeof *x, n, f);  /* little-endian host (x86-64) */
+    cli_npy_write(f, v->tensor.shape, v->tensor.ndim, x, n);
     free(x);
     return 0;
 }
