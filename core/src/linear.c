@@ -31,7 +31,8 @@
  * quantizes each row of x in two int8 levels, x ~= s1 q1 + s2 q2 (q2 the
  * residual, see quant_resid: ~15 bits in all), and accumulates exact int32
  * dot products (VPDPBUSD on q+128 with a precomputed 128*sum(w)
- * compensation, or oneDNN's s8:s8 matmul over 2m rows), then
+ * compensation, or oneDNN's matmul over 2m rows: s8:s8 with AMX, u8:s8
+ * with the same compensation on CPUs without it, see src_u8), then
  * y = (acc1 s1 + acc2 s2) * w_scale. The C path keeps x f32.
  * docs/precision.md measures what each precision costs.
  *
@@ -85,7 +86,12 @@ struct aviary_linear {
     void *pk;
     int64_t kb, vnni;        /* k block (16/32/64) and k values per 64-byte row (1/2/4) */
     int64_t kp, np;          /* k and out padded to kb and NB */
-    int32_t *comp;           /* INT8: [np] 128 * sum_k w[k][n], for the u8 GEMV */
+    int32_t *comp;           /* INT8: [np] 128 * sum_k w[k][n], for the u8 GEMV and a u8 prefill */
+    /* INT8 prefill: the matmul takes x as u8 (q + 128) with an s32 result we
+     * correct by comp. Chosen where oneDNN's layout for an s8 x carries its
+     * own compensation (AVX-512 VNNI without AMX, e.g. AMD Zen 4), which our
+     * packing and GEMV kernels do not write; with AMX, s8 x is kept. */
+    bool src_u8;
     bool kmajor;             /* AVIARY__LINEAR_SPARSE_X: pk is [in][np], row k = input k's weights */
     dnnl_memory_desc_t wmd;
     dnnl_memory_t wmem;
@@ -232,10 +238,10 @@ static dnnl_status_t make_pd(const aviary_linear *lin, int64_t m, const dnnl_mem
     dnnl_memory_desc_t smd, dmd;
     dnnl_dims_t sd = {m, lin->in}, dd = {m, lin->out};
     dnnl_data_type_t wdt = dnnl_wtype(lin->wt);
-    dnnl_data_type_t sdt = wdt == dnnl_s8 ? dnnl_s8 : wdt;
+    dnnl_data_type_t sdt = wdt == dnnl_s8 && lin->src_u8 ? dnnl_u8 : wdt;
     dnnl_status_t e;
     if ((e = dnnl_memory_desc_init_by_tag(&smd, 2, sd, sdt, dnnl_ab)) ||
-        (e = dnnl_memory_desc_init_by_tag(&dmd, 2, dd, dnnl_f32, dnnl_ab)))
+        (e = dnnl_memory_desc_init_by_tag(&dmd, 2, dd, lin->src_u8 ? dnnl_s32 : dnnl_f32, dnnl_ab)))
         return e;
     dnnl_matmul_desc_t md;
     if ((e = dnnl_matmul_desc_init(&md, &smd, wmd, NULL, &dmd))) return e;
@@ -320,7 +326,15 @@ static void store_rows(aviary_linear *lin, int64_t n0, int64_t cnt, const float 
                 for (int64_t k = 0; k < in; k++) ((float *)lin->pk)[k * np + n] = f[r * in + k];
             else if (lin->wt == AVIARY_WEIGHTS_BF16)
                 for (int64_t k = 0; k < in; k++) ((uint16_t *)lin->pk)[k * np + n] = to_bf16(f[r * in + k]);
-            else lin->scale[n] = quant_row(f + r * in, in, (int8_t *)lin->pk + n, np);
+            else {
+                int8_t *q = (int8_t *)lin->pk + n;
+                lin->scale[n] = quant_row(f + r * in, in, q, np);
+                if (lin->comp) {
+                    int32_t sum = 0;
+                    for (int64_t k = 0; k < in; k++) sum += q[k * np];
+                    lin->comp[n] = 128 * sum;
+                }
+            }
         }
         return;
     }
@@ -362,9 +376,15 @@ static bool setup_kmajor(aviary_linear *lin) {
     dnnl_memory_desc_t wmd;
     dnnl_dims_t wd = {lin->in, lin->out}, st = {np, 1};
     dnnl_primitive_desc_t pd = NULL;
-    if (dnnl_memory_desc_init_by_strides(&wmd, 2, wd, dnnl_wtype(lin->wt), st) != dnnl_success ||
-        make_pd(lin, PD_PROBE_M, &wmd, &pd) != dnnl_success)
-        return false;
+    if (dnnl_memory_desc_init_by_strides(&wmd, 2, wd, dnnl_wtype(lin->wt), st) != dnnl_success) return false;
+    lin->src_u8 = false;
+    if (make_pd(lin, PD_PROBE_M, &wmd, &pd) != dnnl_success) {
+        lin->src_u8 = lin->wt == AVIARY_WEIGHTS_INT8; /* an s8 x refused: try u8 */
+        if (!lin->src_u8 || make_pd(lin, PD_PROBE_M, &wmd, &pd) != dnnl_success) {
+            lin->src_u8 = false;
+            return false;
+        }
+    }
     dnnl_primitive_desc_destroy(pd);
     lin->kmajor = true;
     lin->kb = lin->vnni = 1;
@@ -387,22 +407,27 @@ static aviary_status setup(aviary_linear *lin, const char *nm, unsigned flags) {
             dnnl_dims_t wd = {in, outn};
             dnnl_primitive_desc_t pd = NULL;
             bool ok = (flags & AVIARY__LINEAR_SPARSE_X) && setup_kmajor(lin);
-            if (!ok) {
+            /* int8: first with an s8 x; if that layout is not ours, with a u8 x (see src_u8) */
+            for (int pass = 0; !ok && pass < (lin->wt == AVIARY_WEIGHTS_INT8 ? 2 : 1); pass++) {
+                lin->src_u8 = pass == 1;
                 ok = dnnl_memory_desc_init_by_tag(&any, 2, wd, dnnl_wtype(lin->wt), dnnl_format_tag_any) ==
                          dnnl_success &&
                      make_pd(lin, PD_PROBE_M, &any, &pd) == dnnl_success &&
                      adopt_layout(lin, dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0));
                 if (pd) dnnl_primitive_desc_destroy(pd);
+                pd = NULL;
             }
+            if (!ok) lin->src_u8 = false;
             if (ok) {
                 /* k-major: whole padded rows (oneDNN's size ends at the last real element) */
                 const size_t bytes = lin->kmajor ? (size_t)(lin->in * lin->np) * wt_size(lin->wt)
                                                  : dnnl_memory_desc_get_size(&lin->wmd);
                 lin->pk = aviary__alloc_aligned(bytes);
-                /* comp serves the u8 GEMV on packed blocks; the k-major GEMV takes f32 x */
-                if (lin->wt == AVIARY_WEIGHTS_INT8 && !lin->kmajor)
-                    lin->comp = aviary__alloc_aligned((size_t)lin->np * sizeof(int32_t));
-                if (!lin->pk || (lin->wt == AVIARY_WEIGHTS_INT8 && !lin->kmajor && !lin->comp))
+                /* comp serves the u8 GEMV on packed blocks and a u8 prefill;
+                 * the k-major GEMV takes f32 x */
+                const bool comp = lin->wt == AVIARY_WEIGHTS_INT8 && (!lin->kmajor || lin->src_u8);
+                if (comp) lin->comp = aviary__alloc_aligned((size_t)lin->np * sizeof(int32_t));
+                if (!lin->pk || (comp && !lin->comp))
                     return aviary_error(AVIARY_NOMEM, "linear.c: %s: out of memory", nm);
                 if (dnnl_memory_create(&lin->wmem, &lin->wmd, g_engine, lin->pk) != dnnl_success)
                     return aviary_error(AVIARY_NOMEM, "linear.c: %s: oneDNN memory creation failed", nm);
@@ -412,7 +437,7 @@ static aviary_status setup(aviary_linear *lin, const char *nm, unsigned flags) {
                 lin->be = BACKEND_DNNL;
                 lin->wbytes = bytes + (lin->wt != AVIARY_WEIGHTS_INT8 ? 0
                                        : (size_t)outn * sizeof(float) +
-                                             (lin->kmajor ? 0 : (size_t)lin->np * sizeof(int32_t)));
+                                             (lin->comp ? (size_t)lin->np * sizeof(int32_t) : 0));
                 return AVIARY_OK;
             }
             aviary__free_aligned(lin->pk);
@@ -921,6 +946,12 @@ __attribute__((target("avx512f,avx512bw,avx512vl"))) static float quant_resid_av
 }
 #endif
 
+/* q + 128 as u8, in place: flipping the sign bit of two's complement adds 128. */
+static void to_u8(int8_t *q, int64_t n) {
+    uint8_t *u = (uint8_t *)q;
+    for (int64_t i = 0; i < n; i++) u[i] ^= 0x80;
+}
+
 static float quant_resid(const float *x, int64_t n, const int8_t *q1, float s1, int8_t *q2) {
 #if HAVE_X86
     if (g_cpu_avx512) return quant_resid_avx512(x, n, q1, s1, q2);
@@ -1372,6 +1403,10 @@ static aviary_status run_prim(const aviary_linear *lin, tls *t, const prim_entry
             for (int64_t r = 0; r < m; r++) {
                 xsc[r] = quant_x(x + r * in, in, q + r * in);
                 xsc[m + r] = quant_resid(x + r * in, in, q + r * in, xsc[r], q + (m + r) * in);
+                if (lin->src_u8) {
+                    to_u8(q + r * in, in);
+                    to_u8(q + (m + r) * in, in);
+                }
             }
         }
         /* the 2m output rows go to scratch, combined into y below */
@@ -1383,10 +1418,13 @@ static aviary_status run_prim(const aviary_linear *lin, tls *t, const prim_entry
     if (pe.scratch && !scr) return aviary_error(AVIARY_NOMEM, "linear.c: forward: out of memory");
     dnnl_memory_desc_t smd, dmd, scrmd;
     dnnl_dims_t sd = {M, in}, dd = {M, outn}, scd = {(int64_t)pe.scratch};
-    dnnl_data_type_t sdt = lin->wt == AVIARY_WEIGHTS_F32 ? dnnl_f32 : lin->wt == AVIARY_WEIGHTS_BF16 ? dnnl_bf16 : dnnl_s8;
+    dnnl_data_type_t sdt = lin->wt == AVIARY_WEIGHTS_F32    ? dnnl_f32
+                           : lin->wt == AVIARY_WEIGHTS_BF16 ? dnnl_bf16
+                           : lin->src_u8                    ? dnnl_u8
+                                                            : dnnl_s8;
     dnnl_memory_t sm = NULL, dm = NULL, scm = NULL;
     dnnl_status_t e = dnnl_memory_desc_init_by_tag(&smd, 2, sd, sdt, dnnl_ab);
-    if (!e) e = dnnl_memory_desc_init_by_tag(&dmd, 2, dd, dnnl_f32, dnnl_ab);
+    if (!e) e = dnnl_memory_desc_init_by_tag(&dmd, 2, dd, lin->src_u8 ? dnnl_s32 : dnnl_f32, dnnl_ab);
     if (!e) e = dnnl_memory_create(&sm, &smd, g_engine, (void *)src);
     if (!e) e = dnnl_memory_create(&dm, &dmd, g_engine, dst);
     if (!e && pe.scratch) {
@@ -1408,7 +1446,13 @@ static aviary_status run_prim(const aviary_linear *lin, tls *t, const prim_entry
         for (int64_t r = 0; r < m; r++) {
             float *yr = y + r * outn;
             const float *d1 = dst + r * outn, *d2 = dst + (m + r) * outn;
-            if (xsc) {
+            if (xsc && lin->src_u8) {
+                /* s32 sums of (q + 128) w: subtract comp exactly before scaling */
+                const int32_t *a1 = (const int32_t *)d1, *a2 = (const int32_t *)d2;
+                const float s1 = xsc[r], s2 = xsc[m + r];
+                for (int64_t j = 0; j < outn; j++)
+                    yr[j] = ((float)(a1[j] - lin->comp[j]) * s1 + (float)(a2[j] - lin->comp[j]) * s2) * lin->scale[j];
+            } else if (xsc) {
                 const float s1 = xsc[r], s2 = xsc[m + r];
                 for (int64_t j = 0; j < outn; j++) yr[j] = (d1[j] * s1 + d2[j] * s2) * lin->scale[j];
             } else if (dst != y)
