@@ -8,6 +8,17 @@ foreach(fx lm-rwkv6 lm-rwkv6-bf16 lm-rwkv7)
                   PASS_REGEX "0 failed: PASS")
   set_property(TEST verify_${fx}_c_backend APPEND PROPERTY ENVIRONMENT "AVIARY_MATMUL=c")
 endforeach()
+# This machine as a CPU without AVX-512: oneDNN capped at its AVX2 ISA and our kernels at AVX2. Every
+# linear takes the k-major layout (bf16 and int8 prefill through f32 tiles); none may fall back to C.
+foreach(t test_linear test_linear_sparse)
+  add_test(NAME ${t}_avx2 COMMAND ${t} WORKING_DIRECTORY ${CMAKE_CURRENT_SOURCE_DIR})
+  set_tests_properties(${t}_avx2 PROPERTIES LABELS "unit"
+                       ENVIRONMENT "${AVIARY_TEST_ENV};ONEDNN_MAX_CPU_ISA=AVX2;AVIARY_KERNELS=avx2")
+endforeach()
+foreach(fx lm-rwkv6 lm-rwkv6-bf16 lm-rwkv7)
+  aviary_cli_test(verify_${fx}_avx2 verify ${AVIARY_FIXTURES}/${fx} PASS_REGEX "0 failed: PASS")
+  set_property(TEST verify_${fx}_avx2 APPEND PROPERTY ENVIRONMENT "ONEDNN_MAX_CPU_ISA=AVX2;AVIARY_KERNELS=avx2")
+endforeach()
 # aviary bench: a table over precisions and thread counts, each in its own process (tiny random model).
 aviary_cli_test(bench_table bench --shape rwkv7:L2:D64:V256 --weights f32,bf16,int8 --threads 1,2 --prompt 8 --gen 2
                 PASS_REGEX "int8 +2 +\\|")

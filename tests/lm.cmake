@@ -19,3 +19,7 @@ aviary_cli_error_test(lm_error_bad_mode "--mode must be rnn, seq or all"
                       verify ${AVIARY_FIXTURES}/lm-rwkv6 --mode fast)
 aviary_cli_error_test(lm_error_missing_weights "nope.safetensors"
                       verify ${AVIARY_FIXTURES}/lm-rwkv6 --weights nope.safetensors)
+# The LM tests (bf16 and int8 against f32 included) as on a CPU without AVX-512 (see linear.cmake).
+add_test(NAME test_lm_avx2 COMMAND test_lm WORKING_DIRECTORY ${CMAKE_CURRENT_SOURCE_DIR})
+set_tests_properties(test_lm_avx2 PROPERTIES LABELS "unit"
+                     ENVIRONMENT "${AVIARY_TEST_ENV};ONEDNN_MAX_CPU_ISA=AVX2;AVIARY_KERNELS=avx2")

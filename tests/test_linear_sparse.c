@@ -99,13 +99,13 @@ int main(void) {
         agree(1, 7, 1, wts[t], false, false, 0.5);
     }
     /* the portable row-skipping kernel (CPUs without AVX-512) */
-    aviary__linear_portable_kernels(true);
+    aviary__linear_kernels(AVIARY__KERNELS_PORTABLE);
     printf("portable kernels:\n");
     for (int t = 0; t < 3; t++) {
         agree(1, 129, 70, wts[t], false, true, 0.5);
         agree(1, 3000, 300, wts[t], true, false, 0.9);
     }
-    aviary__linear_portable_kernels(false);
+    aviary__linear_kernels(AVIARY__KERNELS_BEST);
     multi();
     printf("%s\n", fails ? "FAILED" : "PASS");
     return fails != 0;

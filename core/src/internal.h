@@ -85,10 +85,13 @@ AVIARY_INTERNAL aviary_status aviary__linear_create_flags(const aviary_tensor *w
  * OpenMP region (one fork/join instead of n); otherwise one after another. */
 AVIARY_INTERNAL aviary_status aviary__linear_forward_multi(int n, const aviary_linear *const *lins,
                                                            const float *const *xs, int64_t m, float *const *ys);
-/* Tests: make the oneDNN backend's GEMV and x-conversion use their plain C
- * versions (as on a CPU without AVX-512) instead of the AVX-512 ones, or go
- * back to what the CPU supports. Not thread-safe against running forwards. */
-AVIARY_INTERNAL void aviary__linear_portable_kernels(bool on);
+/* Tests: cap the instruction set of the oneDNN backend's own GEMV and
+ * x-conversion kernels: BEST (what the CPU supports), AVX2 (as on a CPU
+ * without AVX-512) or PORTABLE (plain C). The environment variable
+ * AVIARY_KERNELS=avx2|portable sets the same at first use. Not thread-safe
+ * against running forwards. */
+enum { AVIARY__KERNELS_BEST = 0, AVIARY__KERNELS_AVX2 = 1, AVIARY__KERNELS_PORTABLE = 2 };
+AVIARY_INTERNAL void aviary__linear_kernels(int level);
 /* "onednn", "onednn-kmajor" (a sparse-input linear) or "c": the backend and
  * layout a linear runs on (tests, bench). */
 AVIARY_INTERNAL const char *aviary__linear_backend_name(const aviary_linear *lin);

@@ -17,8 +17,14 @@
  *        otherwise), OpenMP over blocks of 64 outputs;
  *      * larger m (prefill) runs the oneDNN matmul primitive (AMX / AVX-512
  *        brgemm), one primitive per m, cached in the linear.
- *    If oneDNN picks a layout we do not recognise (another CPU), or no
- *    engine can be created, the linear falls back to the C backend.
+ *    If oneDNN offers no such layout (CPUs without AVX-512, where its gemm
+ *    wants plain weights; int8 without VNNI, whose matmul would saturate),
+ *    the weights are stored k-major instead ([in][out], setup_kmajor): the
+ *    one-token GEMV streams the rows of the nonzero inputs (AVX-512, AVX2
+ *    or C kernels), prefill runs oneDNN on the plain weights, or, for bf16
+ *    and int8 where oneDNN has no exact matmul, an f32 matmul over tiles
+ *    widened to f32 (f32_tiles). Only if no engine can be created does the
+ *    linear fall back to the C backend.
  *  - portable C (AVIARY_MATMUL=c, or fallback): row-major [out, in] weights,
  *    plain loops, OpenMP over outputs. The reference the tests compare with.
  *
@@ -66,9 +72,11 @@ typedef enum backend { BACKEND_C = 0, BACKEND_DNNL = 1 } backend;
 #define PACK_ROWS 256    /* output rows converted to f32 at a time while packing */
 #define PRIM_CACHE 8     /* cached oneDNN primitives (distinct m) per linear */
 #define PD_PROBE_M 256   /* m of the primitive whose preferred weight layout we adopt */
+#define TILE_N 256       /* outputs per f32_tiles tile (in x 256 f32: 2 MB for in = 2048) */
 
 typedef struct prim_entry {
     int64_t m;
+    int64_t n;               /* 0, or the width of an f32_tiles tile */
     dnnl_primitive_t prim;
     size_t scratch;
 } prim_entry;
@@ -92,6 +100,10 @@ struct aviary_linear {
      * own compensation (AVX-512 VNNI without AMX, e.g. AMD Zen 4), which our
      * packing and GEMV kernels do not write; with AMX, s8 x is kept. */
     bool src_u8;
+    /* BF16 prefill where oneDNN has no bf16 matmul (CPUs without AVX-512):
+     * the k-major weights are widened to f32 TILE_N outputs at a time and
+     * run through an f32 matmul, so x stays exact and memory stays bf16. */
+    bool f32_tiles;
     bool kmajor;             /* AVIARY__LINEAR_SPARSE_X: pk is [in][np], row k = input k's weights */
     dnnl_memory_desc_t wmd;
     dnnl_memory_t wmem;
@@ -132,7 +144,10 @@ static dnnl_engine_t g_engine;
 static pthread_once_t g_once = PTHREAD_ONCE_INIT;
 static pthread_key_t g_tls_key;
 static bool g_tls_ok;
-static int g_cpu_bf16, g_cpu_vnni, g_cpu_avx512;
+static int g_cpu_bf16, g_cpu_vnni, g_cpu_avx512, g_cpu_avx2;
+/* oneDNN's int8 matmul is exact only with VNNI (or AMX): without, its
+ * VPMADDUBSW pairs saturate at 16 bits on full-range int8 weights. */
+static bool g_dnnl_int8_exact;
 
 /* Per-thread resources: a stream and growable scratch (converted x, oneDNN scratchpad). */
 typedef struct tls {
@@ -152,29 +167,37 @@ static void tls_free(void *p) {
     free(t);
 }
 
-static void global_init(void) {
-    if (dnnl_engine_create(&g_engine, dnnl_cpu, 0) != dnnl_success) g_engine = NULL;
-    g_tls_ok = pthread_key_create(&g_tls_key, tls_free) == 0;
+/* Our kernels' instruction sets: what the CPU has, capped at level
+ * (aviary__linear_kernels). */
+static void set_kernels(int level) {
 #if HAVE_X86
     __builtin_cpu_init();
-    g_cpu_avx512 = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw");
+    g_cpu_avx2 = level <= AVIARY__KERNELS_AVX2 && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    g_cpu_avx512 = level == AVIARY__KERNELS_BEST && __builtin_cpu_supports("avx512f") &&
+                   __builtin_cpu_supports("avx512bw");
     g_cpu_vnni = g_cpu_avx512 && __builtin_cpu_supports("avx512vnni");
     g_cpu_bf16 = g_cpu_avx512 && __builtin_cpu_supports("avx512bf16");
+#else
+    (void)level;
 #endif
 }
 
-void aviary__linear_portable_kernels(bool on) {
+static void global_init(void) {
+    if (dnnl_engine_create(&g_engine, dnnl_cpu, 0) != dnnl_success) g_engine = NULL;
+    g_tls_ok = pthread_key_create(&g_tls_key, tls_free) == 0;
+    const unsigned isa = (unsigned)dnnl_get_effective_cpu_isa();
+    g_dnnl_int8_exact = (isa & 0x40u) /* avx512_core_vnni and up */ || (isa & 0x400u) /* avx2_vnni */;
+    /* AVIARY_KERNELS=avx2|portable caps our own kernels; with oneDNN's
+     * ONEDNN_MAX_CPU_ISA=AVX2 it runs this machine as a CPU without AVX-512. */
+    const char *env = getenv("AVIARY_KERNELS");
+    set_kernels(env && !strcmp(env, "portable") ? AVIARY__KERNELS_PORTABLE
+                : env && !strcmp(env, "avx2")   ? AVIARY__KERNELS_AVX2
+                                                : AVIARY__KERNELS_BEST);
+}
+
+void aviary__linear_kernels(int level) {
     pthread_once(&g_once, global_init);
-#if HAVE_X86
-    if (on) g_cpu_avx512 = g_cpu_vnni = g_cpu_bf16 = 0;
-    else {
-        g_cpu_avx512 = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw");
-        g_cpu_vnni = g_cpu_avx512 && __builtin_cpu_supports("avx512vnni");
-        g_cpu_bf16 = g_cpu_avx512 && __builtin_cpu_supports("avx512bf16");
-    }
-#else
-    (void)on;
-#endif
+    set_kernels(level);
 }
 
 static tls *get_tls(void) {
@@ -231,6 +254,9 @@ static dnnl_data_type_t dnnl_wtype(aviary_weight_type wt) {
     return wt == AVIARY_WEIGHTS_F32 ? dnnl_f32 : wt == AVIARY_WEIGHTS_BF16 ? dnnl_bf16 : dnnl_s8;
 }
 
+static dnnl_status_t create_pd(const dnnl_memory_desc_t *smd, const dnnl_memory_desc_t *wmd,
+                               const dnnl_memory_desc_t *dmd, dnnl_primitive_desc_t *pd);
+
 /* Create the matmul primitive descriptor for m rows. wmd: the weights desc
  * (format_tag_any to ask oneDNN, or the adopted packed desc). */
 static dnnl_status_t make_pd(const aviary_linear *lin, int64_t m, const dnnl_memory_desc_t *wmd,
@@ -243,8 +269,27 @@ static dnnl_status_t make_pd(const aviary_linear *lin, int64_t m, const dnnl_mem
     if ((e = dnnl_memory_desc_init_by_tag(&smd, 2, sd, sdt, dnnl_ab)) ||
         (e = dnnl_memory_desc_init_by_tag(&dmd, 2, dd, lin->src_u8 ? dnnl_s32 : dnnl_f32, dnnl_ab)))
         return e;
+    return create_pd(&smd, wmd, &dmd, pd);
+}
+
+/* The f32 matmul of m rows by one f32_tiles tile of nc outputs: plain
+ * [m, in] x [in, nc] -> [m, nc]. */
+static dnnl_status_t make_tile_pd(const aviary_linear *lin, int64_t m, int64_t nc, dnnl_primitive_desc_t *pd) {
+    dnnl_memory_desc_t smd, wmd, dmd;
+    dnnl_dims_t sd = {m, lin->in}, wd = {lin->in, nc}, dd = {m, nc};
+    dnnl_status_t e;
+    if ((e = dnnl_memory_desc_init_by_tag(&smd, 2, sd, dnnl_f32, dnnl_ab)) ||
+        (e = dnnl_memory_desc_init_by_tag(&wmd, 2, wd, dnnl_f32, dnnl_ab)) ||
+        (e = dnnl_memory_desc_init_by_tag(&dmd, 2, dd, dnnl_f32, dnnl_ab)))
+        return e;
+    return create_pd(&smd, &wmd, &dmd, pd);
+}
+
+static dnnl_status_t create_pd(const dnnl_memory_desc_t *smd, const dnnl_memory_desc_t *wmd,
+                               const dnnl_memory_desc_t *dmd, dnnl_primitive_desc_t *pd) {
+    dnnl_status_t e;
     dnnl_matmul_desc_t md;
-    if ((e = dnnl_matmul_desc_init(&md, &smd, wmd, NULL, &dmd))) return e;
+    if ((e = dnnl_matmul_desc_init(&md, smd, wmd, NULL, dmd))) return e;
     dnnl_primitive_attr_t attr;
     if ((e = dnnl_primitive_attr_create(&attr))) return e;
     e = dnnl_primitive_attr_set_scratchpad_mode(attr, dnnl_scratchpad_mode_user);
@@ -377,13 +422,21 @@ static bool setup_kmajor(aviary_linear *lin) {
     dnnl_dims_t wd = {lin->in, lin->out}, st = {np, 1};
     dnnl_primitive_desc_t pd = NULL;
     if (dnnl_memory_desc_init_by_strides(&wmd, 2, wd, dnnl_wtype(lin->wt), st) != dnnl_success) return false;
-    lin->src_u8 = false;
-    if (make_pd(lin, PD_PROBE_M, &wmd, &pd) != dnnl_success) {
-        lin->src_u8 = lin->wt == AVIARY_WEIGHTS_INT8; /* an s8 x refused: try u8 */
-        if (!lin->src_u8 || make_pd(lin, PD_PROBE_M, &wmd, &pd) != dnnl_success) {
-            lin->src_u8 = false;
-            return false;
-        }
+    const bool int8 = lin->wt == AVIARY_WEIGHTS_INT8;
+    lin->src_u8 = lin->f32_tiles = false;
+    bool ok = !(int8 && !g_dnnl_int8_exact) && make_pd(lin, PD_PROBE_M, &wmd, &pd) == dnnl_success;
+    if (!ok && int8 && g_dnnl_int8_exact) { /* an s8 x refused: try u8 */
+        lin->src_u8 = true;
+        ok = make_pd(lin, PD_PROBE_M, &wmd, &pd) == dnnl_success;
+    }
+    if (!ok && lin->wt != AVIARY_WEIGHTS_F32) { /* no exact bf16 / int8 matmul: f32 tiles */
+        lin->src_u8 = false;
+        lin->f32_tiles = true;
+        ok = make_tile_pd(lin, PD_PROBE_M, TILE_N, &pd) == dnnl_success;
+    }
+    if (!ok) {
+        lin->src_u8 = lin->f32_tiles = false;
+        return false;
     }
     dnnl_primitive_desc_destroy(pd);
     lin->kmajor = true;
@@ -407,8 +460,10 @@ static aviary_status setup(aviary_linear *lin, const char *nm, unsigned flags) {
             dnnl_dims_t wd = {in, outn};
             dnnl_primitive_desc_t pd = NULL;
             bool ok = (flags & AVIARY__LINEAR_SPARSE_X) && setup_kmajor(lin);
-            /* int8: first with an s8 x; if that layout is not ours, with a u8 x (see src_u8) */
-            for (int pass = 0; !ok && pass < (lin->wt == AVIARY_WEIGHTS_INT8 ? 2 : 1); pass++) {
+            /* int8: first with an s8 x; if that layout is not ours, with a u8
+             * x (see src_u8); without an exact int8 matmul, k-major below */
+            const int passes = lin->wt != AVIARY_WEIGHTS_INT8 ? 1 : g_dnnl_int8_exact ? 2 : 0;
+            for (int pass = 0; !ok && pass < passes; pass++) {
                 lin->src_u8 = pass == 1;
                 ok = dnnl_memory_desc_init_by_tag(&any, 2, wd, dnnl_wtype(lin->wt), dnnl_format_tag_any) ==
                          dnnl_success &&
@@ -418,6 +473,11 @@ static aviary_status setup(aviary_linear *lin, const char *nm, unsigned flags) {
                 pd = NULL;
             }
             if (!ok) lin->src_u8 = false;
+            /* No blocked layout of ours on offer (CPUs without AVX-512, where
+             * oneDNN's gemm wants plain weights): the k-major layout then
+             * serves every linear, its GEMV a row-streaming one. */
+            if (!ok && !(flags & AVIARY__LINEAR_SPARSE_X)) ok = setup_kmajor(lin);
+            /* comp and the u8 GEMV belong to the blocked layout */
             if (ok) {
                 /* k-major: whole padded rows (oneDNN's size ends at the last real element) */
                 const size_t bytes = lin->kmajor ? (size_t)(lin->in * lin->np) * wt_size(lin->wt)
@@ -1189,6 +1249,49 @@ static void sparse_rows_c(const aviary_linear *lin, const float *x, int m, const
 SPARSE_KERNEL(sparse_rows_f32_avx512, float, SP_LOAD_F32)
 SPARSE_KERNEL(sparse_rows_bf16_avx512, uint16_t, SP_LOAD_BF16)
 SPARSE_KERNEL(sparse_rows_s8_avx512, int8_t, SP_LOAD_S8)
+
+/* The same for CPUs with AVX2 and FMA but not AVX-512, 8 outputs a vector.
+ * There every linear has the k-major layout (see setup), so this is also
+ * their dense one-token GEMV. */
+#define SP2_LOAD_F32(w, n) _mm256_loadu_ps((const float *)(w) + (n))
+#define SP2_LOAD_BF16(w, n) \
+    _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)((const uint16_t *)(w) + (n)))), 16))
+#define SP2_LOAD_S8(w, n) _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)((const int8_t *)(w) + (n)))))
+#define SPARSE_KERNEL_AVX2(NAME, T, LOAD)                                                                       \
+    __attribute__((target("avx2,fma"))) static void NAME(const aviary_linear *lin, const float *x,               \
+                                                         const int32_t *idx, int64_t cnt, float *part) {         \
+        const int64_t np = lin->np;                                                                             \
+        const T *base = (const T *)lin->pk;                                                                     \
+        int64_t i = 0;                                                                                          \
+        for (; i + SPARSE_G <= cnt; i += SPARSE_G) {                                                            \
+            const T *w[SPARSE_G];                                                                               \
+            __m256 xv[SPARSE_G];                                                                                \
+            for (int g = 0; g < SPARSE_G; g++) {                                                                \
+                w[g] = base + idx[i + g] * np;                                                                  \
+                xv[g] = _mm256_set1_ps(x[idx[i + g]]);                                                          \
+            }                                                                                                   \
+            const int64_t p0 = i + SPARSE_G, p1 = p0 + SPARSE_G < cnt ? p0 + SPARSE_G : cnt;                    \
+            for (int64_t n = 0; n < np; n += 64) {                                                              \
+                for (int64_t p = p0; p < p1; p++)                                                               \
+                    for (size_t b = 0; b < 64 * sizeof(T); b += 64)                                             \
+                        _mm_prefetch((const char *)(base + idx[p] * np + n) + b, _MM_HINT_T0);                  \
+                for (int j = 0; j < 8; j++) {                                                                   \
+                    __m256 a = _mm256_load_ps(part + n + 8 * j);                                                \
+                    for (int g = 0; g < SPARSE_G; g++) a = _mm256_fmadd_ps(LOAD(w[g], n + 8 * j), xv[g], a);     \
+                    _mm256_store_ps(part + n + 8 * j, a);                                                       \
+                }                                                                                               \
+            }                                                                                                   \
+        }                                                                                                       \
+        for (; i < cnt; i++) {                                                                                  \
+            const T *w0 = base + idx[i] * np;                                                                   \
+            const __m256 x0 = _mm256_set1_ps(x[idx[i]]);                                                        \
+            for (int64_t n = 0; n < np; n += 8)                                                                 \
+                _mm256_store_ps(part + n, _mm256_fmadd_ps(LOAD(w0, n), x0, _mm256_load_ps(part + n)));         \
+        }                                                                                                       \
+    }
+SPARSE_KERNEL_AVX2(sparse_rows_f32_avx2, float, SP2_LOAD_F32)
+SPARSE_KERNEL_AVX2(sparse_rows_bf16_avx2, uint16_t, SP2_LOAD_BF16)
+SPARSE_KERNEL_AVX2(sparse_rows_s8_avx2, int8_t, SP2_LOAD_S8)
 #endif
 
 static void sparse_item(void *ctx, int64_t it) {
@@ -1202,6 +1305,12 @@ static void sparse_item(void *ctx, int64_t it) {
         if (lin->wt == AVIARY_WEIGHTS_F32) sparse_rows_f32_avx512(lin, j->x, j->idx + i0, i1 - i0, part);
         else if (lin->wt == AVIARY_WEIGHTS_BF16) sparse_rows_bf16_avx512(lin, j->x, j->idx + i0, i1 - i0, part);
         else sparse_rows_s8_avx512(lin, j->x, j->idx + i0, i1 - i0, part);
+        return;
+    }
+    if (g_cpu_avx2 && j->m == 1) {
+        if (lin->wt == AVIARY_WEIGHTS_F32) sparse_rows_f32_avx2(lin, j->x, j->idx + i0, i1 - i0, part);
+        else if (lin->wt == AVIARY_WEIGHTS_BF16) sparse_rows_bf16_avx2(lin, j->x, j->idx + i0, i1 - i0, part);
+        else sparse_rows_s8_avx2(lin, j->x, j->idx + i0, i1 - i0, part);
         return;
     }
 #endif
@@ -1327,18 +1436,20 @@ aviary_status aviary__linear_forward_multi(int n, const aviary_linear *const *li
 
 /* -------------------------------------------------- oneDNN primitive -- */
 
-static aviary_status get_prim(aviary_linear *lin, int64_t m, prim_entry *out, bool *temp) {
+/* The primitive for m rows (n == 0) or for m rows of an f32_tiles tile n
+ * wide, from the linear's cache or made now. */
+static aviary_status get_prim(aviary_linear *lin, int64_t m, int64_t n, prim_entry *out, bool *temp) {
     *temp = false;
     pthread_mutex_lock(&lin->mu);
     for (int i = 0; i < PRIM_CACHE; i++)
-        if (lin->cache[i].prim && lin->cache[i].m == m) {
+        if (lin->cache[i].prim && lin->cache[i].m == m && lin->cache[i].n == n) {
             *out = lin->cache[i];
             pthread_mutex_unlock(&lin->mu);
             return AVIARY_OK;
         }
     dnnl_primitive_desc_t pd = NULL;
     dnnl_primitive_t prim = NULL;
-    dnnl_status_t e = make_pd(lin, m, &lin->wmd, &pd);
+    dnnl_status_t e = n ? make_tile_pd(lin, m, n, &pd) : make_pd(lin, m, &lin->wmd, &pd);
     size_t scr = 0;
     if (!e) {
         scr = dnnl_memory_desc_get_size(dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0));
@@ -1353,7 +1464,7 @@ static aviary_status get_prim(aviary_linear *lin, int64_t m, prim_entry *out, bo
     /* Cache it in a free slot. When the cache is full the primitive serves
      * this call only (the caller destroys it): a cached primitive may be
      * running on another thread at any time, so entries are never evicted. */
-    out->m = m; out->prim = prim; out->scratch = scr;
+    out->m = m; out->n = n; out->prim = prim; out->scratch = scr;
     for (int i = 0; i < PRIM_CACHE; i++)
         if (!lin->cache[i].prim) {
             lin->cache[i] = *out;
@@ -1368,12 +1479,88 @@ static aviary_status get_prim(aviary_linear *lin, int64_t m, prim_entry *out, bo
 static aviary_status run_prim(const aviary_linear *lin, tls *t, const prim_entry *pt, const float *x, int64_t m,
                               float *y);
 
+/* Run primitive pe: plain src [M, k] of type sdt, weights wmem, plain dst
+ * [M, n] of type ddt, with the thread's scratchpad. */
+static aviary_status exec_prim(const prim_entry *pe, tls *t, int64_t M, int64_t k, int64_t n, dnnl_data_type_t sdt,
+                               const void *src, dnnl_memory_t wmem, dnnl_data_type_t ddt, void *dst) {
+    void *scr = pe->scratch ? tls_buf(&t->scr, &t->scap, pe->scratch) : NULL;
+    if (pe->scratch && !scr) return aviary_error(AVIARY_NOMEM, "linear.c: forward: out of memory");
+    dnnl_memory_desc_t smd, dmd, scrmd;
+    dnnl_dims_t sd = {M, k}, dd = {M, n}, scd = {(int64_t)pe->scratch};
+    dnnl_memory_t sm = NULL, dm = NULL, scm = NULL;
+    dnnl_status_t e = dnnl_memory_desc_init_by_tag(&smd, 2, sd, sdt, dnnl_ab);
+    if (!e) e = dnnl_memory_desc_init_by_tag(&dmd, 2, dd, ddt, dnnl_ab);
+    if (!e) e = dnnl_memory_create(&sm, &smd, g_engine, (void *)src);
+    if (!e) e = dnnl_memory_create(&dm, &dmd, g_engine, dst);
+    if (!e && pe->scratch) {
+        e = dnnl_memory_desc_init_by_tag(&scrmd, 1, scd, dnnl_u8, dnnl_a);
+        if (!e) e = dnnl_memory_create(&scm, &scrmd, g_engine, scr);
+    }
+    if (!e) {
+        dnnl_exec_arg_t args[4] = {{DNNL_ARG_SRC, sm}, {DNNL_ARG_WEIGHTS, wmem}, {DNNL_ARG_DST, dm},
+                                   {DNNL_ARG_SCRATCHPAD, scm}};
+        e = dnnl_primitive_execute(pe->prim, t->stream, pe->scratch ? 4 : 3, args);
+        if (!e) e = dnnl_stream_wait(t->stream);
+    }
+    if (sm) dnnl_memory_destroy(sm);
+    if (dm) dnnl_memory_destroy(dm);
+    if (scm) dnnl_memory_destroy(scm);
+    if (e) return aviary_error(AVIARY_UNSUPPORTED, "linear.c: oneDNN matmul execution failed: error %d", (int)e);
+    return AVIARY_OK;
+}
+
+/* f32_tiles prefill (see the field): for each TILE_N outputs, widen the
+ * k-major bf16 or int8 weights (times their scale) to a plain f32 [in, nc]
+ * tile, multiply, and copy the [m, nc] result into y's columns. */
+static aviary_status forward_tiles(aviary_linear *lin, tls *t, const float *x, int64_t m, float *y) {
+    const int64_t in = lin->in, outn = lin->out, np = lin->np;
+    const int64_t tn = TILE_N < outn ? TILE_N : outn;
+    float *wf = tls_buf(&t->xbuf, &t->xcap, (size_t)(in * tn) * sizeof(float));
+    float *dt = wf ? tls_buf(&t->ybuf, &t->ycap, (size_t)(m * tn) * sizeof(float)) : NULL;
+    if (!dt) return aviary_error(AVIARY_NOMEM, "linear.c: forward: out of memory");
+    for (int64_t n0 = 0; n0 < outn; n0 += tn) {
+        const int64_t nc = outn - n0 < tn ? outn - n0 : tn;
+        if (lin->wt == AVIARY_WEIGHTS_BF16) {
+            const uint16_t *pk = lin->pk;
+#pragma omp parallel for schedule(static)
+            for (int64_t k = 0; k < in; k++)
+                for (int64_t j = 0; j < nc; j++) wf[k * nc + j] = aviary_bf16_to_f32(pk[k * np + n0 + j]);
+        } else {
+            assert(lin->wt == AVIARY_WEIGHTS_INT8);
+            const int8_t *pk = lin->pk;
+            const float *sc = lin->scale + n0;
+#pragma omp parallel for schedule(static)
+            for (int64_t k = 0; k < in; k++)
+                for (int64_t j = 0; j < nc; j++) wf[k * nc + j] = (float)pk[k * np + n0 + j] * sc[j];
+        }
+        prim_entry pe;
+        bool temp;
+        aviary_status s = get_prim(lin, m, nc, &pe, &temp);
+        if (s) return s;
+        dnnl_memory_desc_t wmd;
+        dnnl_dims_t wd = {in, nc};
+        dnnl_memory_t wm = NULL;
+        if (dnnl_memory_desc_init_by_tag(&wmd, 2, wd, dnnl_f32, dnnl_ab) ||
+            dnnl_memory_create(&wm, &wmd, g_engine, wf))
+            s = aviary_error(AVIARY_NOMEM, "linear.c: oneDNN memory creation failed");
+        if (!s) s = exec_prim(&pe, t, m, in, nc, dnnl_f32, x, wm, dnnl_f32, dt);
+        if (wm) dnnl_memory_destroy(wm);
+        if (temp) dnnl_primitive_destroy(pe.prim);
+        if (s) return s;
+#pragma omp parallel for schedule(static) if (m * nc >= (1 << 16))
+        for (int64_t r = 0; r < m; r++)
+            for (int64_t j = 0; j < nc; j++) y[r * outn + n0 + j] = dt[r * nc + j] + (lin->bias ? lin->bias[n0 + j] : 0.0f);
+    }
+    return AVIARY_OK;
+}
+
 static aviary_status forward_dnnl(aviary_linear *lin, tls *t, const float *x, int64_t m, float *y) {
     prim_entry pe;
     bool temp;
     /* bf16: the hi and lo halves of x, int8: its two quantization levels,
      * run as 2m rows of one matmul */
-    aviary_status s = get_prim(lin, lin->wt == AVIARY_WEIGHTS_F32 ? m : 2 * m, &pe, &temp);
+    if (lin->f32_tiles) return forward_tiles(lin, t, x, m, y);
+    aviary_status s = get_prim(lin, lin->wt == AVIARY_WEIGHTS_F32 ? m : 2 * m, 0, &pe, &temp);
     if (s) return s;
     s = run_prim(lin, t, &pe, x, m, y);
     if (temp) dnnl_primitive_destroy(pe.prim);
@@ -1414,33 +1601,12 @@ static aviary_status run_prim(const aviary_linear *lin, tls *t, const prim_entry
             return aviary_error(AVIARY_NOMEM, "linear.c: forward: out of memory");
         src = b;
     }
-    void *scr = pe.scratch ? tls_buf(&t->scr, &t->scap, pe.scratch) : NULL;
-    if (pe.scratch && !scr) return aviary_error(AVIARY_NOMEM, "linear.c: forward: out of memory");
-    dnnl_memory_desc_t smd, dmd, scrmd;
-    dnnl_dims_t sd = {M, in}, dd = {M, outn}, scd = {(int64_t)pe.scratch};
     dnnl_data_type_t sdt = lin->wt == AVIARY_WEIGHTS_F32    ? dnnl_f32
                            : lin->wt == AVIARY_WEIGHTS_BF16 ? dnnl_bf16
                            : lin->src_u8                    ? dnnl_u8
                                                             : dnnl_s8;
-    dnnl_memory_t sm = NULL, dm = NULL, scm = NULL;
-    dnnl_status_t e = dnnl_memory_desc_init_by_tag(&smd, 2, sd, sdt, dnnl_ab);
-    if (!e) e = dnnl_memory_desc_init_by_tag(&dmd, 2, dd, lin->src_u8 ? dnnl_s32 : dnnl_f32, dnnl_ab);
-    if (!e) e = dnnl_memory_create(&sm, &smd, g_engine, (void *)src);
-    if (!e) e = dnnl_memory_create(&dm, &dmd, g_engine, dst);
-    if (!e && pe.scratch) {
-        e = dnnl_memory_desc_init_by_tag(&scrmd, 1, scd, dnnl_u8, dnnl_a);
-        if (!e) e = dnnl_memory_create(&scm, &scrmd, g_engine, scr);
-    }
-    if (!e) {
-        dnnl_exec_arg_t args[4] = {{DNNL_ARG_SRC, sm}, {DNNL_ARG_WEIGHTS, lin->wmem}, {DNNL_ARG_DST, dm},
-                                   {DNNL_ARG_SCRATCHPAD, scm}};
-        e = dnnl_primitive_execute(pe.prim, t->stream, pe.scratch ? 4 : 3, args);
-        if (!e) e = dnnl_stream_wait(t->stream);
-    }
-    if (sm) dnnl_memory_destroy(sm);
-    if (dm) dnnl_memory_destroy(dm);
-    if (scm) dnnl_memory_destroy(scm);
-    if (e) return aviary_error(AVIARY_UNSUPPORTED, "linear.c: oneDNN matmul execution failed: error %d", (int)e);
+    aviary_status s = exec_prim(&pe, t, M, in, outn, sdt, src, lin->wmem, lin->src_u8 ? dnnl_s32 : dnnl_f32, dst);
+    if (s) return s;
     if (dst != y || lin->bias) {
 #pragma omp parallel for schedule(static) if (m * outn >= (1 << 16))
         for (int64_t r = 0; r < m; r++) {
