@@ -10,10 +10,14 @@ foreach(fx lm-rwkv6 lm-rwkv6-bf16 lm-rwkv7)
 endforeach()
 # This machine as a CPU without AVX-512: oneDNN capped at its AVX2 ISA and our kernels at AVX2. Every
 # linear takes the k-major layout (bf16 and int8 prefill through f32 tiles); none may fall back to C.
+# And as an AVX-512 CPU without VNNI or BF16 (Skylake-X class): f32 blocked, bf16 and int8 k-major.
 foreach(t test_linear test_linear_sparse)
   add_test(NAME ${t}_avx2 COMMAND ${t} WORKING_DIRECTORY ${CMAKE_CURRENT_SOURCE_DIR})
   set_tests_properties(${t}_avx2 PROPERTIES LABELS "unit"
                        ENVIRONMENT "${AVIARY_TEST_ENV};ONEDNN_MAX_CPU_ISA=AVX2;AVIARY_KERNELS=avx2")
+  add_test(NAME ${t}_avx512_core COMMAND ${t} WORKING_DIRECTORY ${CMAKE_CURRENT_SOURCE_DIR})
+  set_tests_properties(${t}_avx512_core PROPERTIES LABELS "unit"
+                       ENVIRONMENT "${AVIARY_TEST_ENV};ONEDNN_MAX_CPU_ISA=AVX512_CORE")
 endforeach()
 foreach(fx lm-rwkv6 lm-rwkv6-bf16 lm-rwkv7)
   aviary_cli_test(verify_${fx}_avx2 verify ${AVIARY_FIXTURES}/${fx} PASS_REGEX "0 failed: PASS")

@@ -148,6 +148,9 @@ static int g_cpu_bf16, g_cpu_vnni, g_cpu_avx512, g_cpu_avx2;
 /* oneDNN's int8 matmul is exact only with VNNI (or AMX): without, its
  * VPMADDUBSW pairs saturate at 16 bits on full-range int8 weights. */
 static bool g_dnnl_int8_exact;
+/* oneDNN's bf16 matmul runs natively (avx512_core_bf16, AMX); below, it
+ * emulates bf16 at a fraction of the f32 rate, so f32 tiles serve instead. */
+static bool g_dnnl_bf16_native;
 
 /* Per-thread resources: a stream and growable scratch (converted x, oneDNN scratchpad). */
 typedef struct tls {
@@ -187,6 +190,7 @@ static void global_init(void) {
     g_tls_ok = pthread_key_create(&g_tls_key, tls_free) == 0;
     const unsigned isa = (unsigned)dnnl_get_effective_cpu_isa();
     g_dnnl_int8_exact = (isa & 0x40u) /* avx512_core_vnni and up */ || (isa & 0x400u) /* avx2_vnni */;
+    g_dnnl_bf16_native = (isa & 0x80u) /* avx512_core_bf16 and up */;
     /* AVIARY_KERNELS=avx2|portable caps our own kernels; with oneDNN's
      * ONEDNN_MAX_CPU_ISA=AVX2 it runs this machine as a CPU without AVX-512. */
     const char *env = getenv("AVIARY_KERNELS");
@@ -424,7 +428,8 @@ static bool setup_kmajor(aviary_linear *lin) {
     if (dnnl_memory_desc_init_by_strides(&wmd, 2, wd, dnnl_wtype(lin->wt), st) != dnnl_success) return false;
     const bool int8 = lin->wt == AVIARY_WEIGHTS_INT8;
     lin->src_u8 = lin->f32_tiles = false;
-    bool ok = !(int8 && !g_dnnl_int8_exact) && make_pd(lin, PD_PROBE_M, &wmd, &pd) == dnnl_success;
+    const bool exact = lin->wt == AVIARY_WEIGHTS_F32 ? true : int8 ? g_dnnl_int8_exact : g_dnnl_bf16_native;
+    bool ok = exact && make_pd(lin, PD_PROBE_M, &wmd, &pd) == dnnl_success;
     if (!ok && int8 && g_dnnl_int8_exact) { /* an s8 x refused: try u8 */
         lin->src_u8 = true;
         ok = make_pd(lin, PD_PROBE_M, &wmd, &pd) == dnnl_success;
@@ -462,7 +467,9 @@ static aviary_status setup(aviary_linear *lin, const char *nm, unsigned flags) {
             bool ok = (flags & AVIARY__LINEAR_SPARSE_X) && setup_kmajor(lin);
             /* int8: first with an s8 x; if that layout is not ours, with a u8
              * x (see src_u8); without an exact int8 matmul, k-major below */
-            const int passes = lin->wt != AVIARY_WEIGHTS_INT8 ? 1 : g_dnnl_int8_exact ? 2 : 0;
+            const int passes = lin->wt == AVIARY_WEIGHTS_F32 ? 1
+                               : lin->wt == AVIARY_WEIGHTS_BF16 ? (g_dnnl_bf16_native ? 1 : 0)
+                               : g_dnnl_int8_exact ? 2 : 0;
             for (int pass = 0; !ok && pass < passes; pass++) {
                 lin->src_u8 = pass == 1;
                 ok = dnnl_memory_desc_init_by_tag(&any, 2, wd, dnnl_wtype(lin->wt), dnnl_format_tag_any) ==
