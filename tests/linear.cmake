@@ -28,3 +28,9 @@ aviary_cli_test(bench_table bench --shape rwkv7:L2:D64:V256 --weights f32,bf16,i
                 PASS_REGEX "int8 +2 +\\|")
 aviary_cli_error_test(bench_error_weights "unknown weight type 'int4'" bench --shape rwkv7:L2:D64:V256 --weights f32,int4)
 aviary_c_test(test_linear_pool test_linear_pool.c)
+# The one-token kernels with the other stream count than this CPU's default (1 on AMD, 4 elsewhere).
+foreach(st 1 4)
+  add_test(NAME test_linear_streams${st} COMMAND test_linear WORKING_DIRECTORY ${CMAKE_CURRENT_SOURCE_DIR})
+  set_tests_properties(test_linear_streams${st} PROPERTIES LABELS "unit"
+                       ENVIRONMENT "${AVIARY_TEST_ENV};AVIARY_GEMV_STREAMS=${st}")
+endforeach()

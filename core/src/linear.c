@@ -151,6 +151,7 @@ static bool g_dnnl_int8_exact;
 /* oneDNN's bf16 matmul runs natively (avx512_core_bf16, AMX); below, it
  * emulates bf16 at a fraction of the f32 rate, so f32 tiles serve instead. */
 static bool g_dnnl_bf16_native;
+static int g_gemv_streams = 4; /* see the one-token kernels */
 
 /* Per-thread resources: a stream and growable scratch (converted x, oneDNN scratchpad). */
 typedef struct tls {
@@ -191,6 +192,11 @@ static void global_init(void) {
     const unsigned isa = (unsigned)dnnl_get_effective_cpu_isa();
     g_dnnl_int8_exact = (isa & 0x40u) /* avx512_core_vnni and up */ || (isa & 0x400u) /* avx2_vnni */;
     g_dnnl_bf16_native = (isa & 0x80u) /* avx512_core_bf16 and up */;
+#if HAVE_X86
+    __builtin_cpu_init();
+    const char *st = getenv("AVIARY_GEMV_STREAMS");
+    g_gemv_streams = st && (!strcmp(st, "1") || !strcmp(st, "4")) ? atoi(st) : __builtin_cpu_is("amd") ? 1 : 4;
+#endif
     /* AVIARY_KERNELS=avx2|portable caps our own kernels; with oneDNN's
      * ONEDNN_MAX_CPU_ISA=AVX2 it runs this machine as a CPU without AVX-512. */
     const char *env = getenv("AVIARY_KERNELS");
@@ -792,13 +798,16 @@ AVX512_S8_KERNEL(4)
 
 #if HAVE_X86
 /* One-token kernels (R = 1; int8: its q1 and q2 rows) read the block as
- * GEMV_STREAMS interleaved streams, the k range cut in GEMV_STREAMS equal
+ * S interleaved streams (S = g_gemv_streams), the k range cut in S equal
  * parts (kp / v is a multiple of 16), each prefetched GEMV_PF 256-byte units
- * ahead. One sequential stream per core leaves DRAM bandwidth unused: on this
- * project's 2-core VM bench_membw reads 26-27 GB/s with one stream per
- * thread and 30-31 GB/s with four, and RWKV-6 24x2048 generation went from
- * 7.9 to 10.2 tokens/s (bf16) and 15.4 to 18.4 (int8) with this change. */
-#define GEMV_STREAMS 4
+ * ahead. On the Intel VM one sequential stream per core left DRAM bandwidth
+ * unused: bench_membw read 26-27 GB/s with one stream per thread and 30-31
+ * GB/s with four, and RWKV-6 24x2048 generation went from 7.9 to 10.2
+ * tokens/s (bf16) and 15.4 to 18.4 (int8) with S = 4 (2, 8 and 16 were no
+ * better). On the AMD Zen 4 VM it is the other way round: S = 1 gave, in
+ * alternated runs (2 threads), int8 18.4 -> 19.7 and bf16 9.2 -> 10.8
+ * tokens/s. So S is 1 on AMD CPUs and 4 elsewhere; AVIARY_GEMV_STREAMS=1|4
+ * overrides it. */
 #define GEMV_PF 4
 
 #define PREFETCH_UNIT(p)                                                                                      \
@@ -808,13 +817,14 @@ AVX512_S8_KERNEL(4)
         _mm_prefetch(p_ + 128, _MM_HINT_T0); _mm_prefetch(p_ + 192, _MM_HINT_T0);                             \
     } while (0)
 
-__attribute__((target("avx512f"))) static void blk_f32_avx512_s(const float *w, const float *x, int64_t kp,
-                                                                float *acc) {
+__attribute__((target("avx512f"), always_inline)) static inline void blk_f32_avx512_sb(const float *w,
+                                                                                      const float *x, int64_t kp,
+                                                                                      float *acc, const int S) {
     __m512 a[2][4];
     for (int j = 0; j < 4; j++) a[0][j] = a[1][j] = _mm512_setzero_ps();
-    const int64_t q = kp / GEMV_STREAMS;
+    const int64_t q = kp / S;
     for (int64_t i = 0; i < q; i++)
-        for (int s = 0; s < GEMV_STREAMS; s++) {
+        for (int s = 0; s < S; s++) {
             const int64_t k = s * q + i;
             const float *wk = w + k * NB;
             PREFETCH_UNIT(wk + GEMV_PF * NB);
@@ -824,14 +834,14 @@ __attribute__((target("avx512f"))) static void blk_f32_avx512_s(const float *w, 
     for (int j = 0; j < 4; j++) _mm512_storeu_ps(acc + 16 * j, _mm512_add_ps(a[0][j], a[1][j]));
 }
 
-__attribute__((target("avx512f,avx512bw"))) static void blk_bf16_avx512_s(const uint16_t *w, const float *x,
-                                                                          int64_t kp, float *acc) {
+__attribute__((target("avx512f,avx512bw"), always_inline)) static inline void blk_bf16_avx512_sb(
+    const uint16_t *w, const float *x, int64_t kp, float *acc, const int S) {
     __m512 a[4], b[4];
     const __m512i hi = _mm512_set1_epi32((int)0xffff0000u);
     for (int j = 0; j < 4; j++) a[j] = b[j] = _mm512_setzero_ps();
-    const int64_t q = kp / 2 / GEMV_STREAMS;
+    const int64_t q = kp / 2 / S;
     for (int64_t i = 0; i < q; i++)
-        for (int s = 0; s < GEMV_STREAMS; s++) {
+        for (int s = 0; s < S; s++) {
             const int64_t k2 = s * q + i;
             const uint16_t *wk = w + k2 * 2 * NB;
             PREFETCH_UNIT(wk + GEMV_PF * 2 * NB);
@@ -846,15 +856,14 @@ __attribute__((target("avx512f,avx512bw"))) static void blk_bf16_avx512_s(const 
 }
 
 /* int8, the two quantized rows of one token (q1 and the residual q2) */
-__attribute__((target("avx512f,avx512bw,avx512vnni"))) static void blk_s8_avx512_s(const int8_t *w,
-                                                                                   const uint32_t *x, int64_t xs,
-                                                                                   int64_t kp, int32_t *acc) {
+__attribute__((target("avx512f,avx512bw,avx512vnni"), always_inline)) static inline void blk_s8_avx512_sb(
+    const int8_t *w, const uint32_t *x, int64_t xs, int64_t kp, int32_t *acc, const int S) {
     __m512i a[2][4];
     for (int r = 0; r < 2; r++)
         for (int j = 0; j < 4; j++) a[r][j] = _mm512_setzero_si512();
-    const int64_t q = kp / 4 / GEMV_STREAMS;
+    const int64_t q = kp / 4 / S;
     for (int64_t i = 0; i < q; i++) {
-        for (int s = 0; s < GEMV_STREAMS; s++) {
+        for (int s = 0; s < S; s++) {
             const int64_t k4 = s * q + i;
             const int8_t *wk = w + k4 * 4 * NB;
             PREFETCH_UNIT(wk + GEMV_PF * 4 * NB);
@@ -871,6 +880,24 @@ __attribute__((target("avx512f,avx512bw,avx512vnni"))) static void blk_s8_avx512
     }
     for (int r = 0; r < 2; r++)
         for (int j = 0; j < 4; j++) _mm512_storeu_si512(acc + r * NB + 16 * j, a[r][j]);
+}
+
+
+__attribute__((target("avx512f"))) static void blk_f32_avx512_s(const float *w, const float *x, int64_t kp,
+                                                                float *acc) {
+    if (g_gemv_streams == 1) blk_f32_avx512_sb(w, x, kp, acc, 1);
+    else blk_f32_avx512_sb(w, x, kp, acc, 4);
+}
+__attribute__((target("avx512f,avx512bw"))) static void blk_bf16_avx512_s(const uint16_t *w, const float *x,
+                                                                          int64_t kp, float *acc) {
+    if (g_gemv_streams == 1) blk_bf16_avx512_sb(w, x, kp, acc, 1);
+    else blk_bf16_avx512_sb(w, x, kp, acc, 4);
+}
+__attribute__((target("avx512f,avx512bw,avx512vnni"))) static void blk_s8_avx512_s(const int8_t *w,
+                                                                                   const uint32_t *x, int64_t xs,
+                                                                                   int64_t kp, int32_t *acc) {
+    if (g_gemv_streams == 1) blk_s8_avx512_sb(w, x, xs, kp, acc, 1);
+    else blk_s8_avx512_sb(w, x, xs, kp, acc, 4);
 }
 #endif
 
