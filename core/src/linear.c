@@ -1248,41 +1248,44 @@ static void sparse_rows_c(const aviary_linear *lin, const float *x, int m, const
  * 0.98 / 0.50 dense -- not 2x, since the hardware prefetcher also fetches
  * the skipped rows next to needed ones; with 90% zero 0.11 / 0.08 ms. */
 #define SPARSE_G 8
-#define SPARSE_KERNEL(NAME, T, LOAD)                                                                            \
-    __attribute__((target("avx512f,avx512bw"))) static void NAME(const aviary_linear *lin, const float *x,       \
-                                                                 const int32_t *idx, int64_t cnt, float *part) { \
+/* One kernel body for both vector widths: V the vector type, L its f32
+ * lanes, P the intrinsics' prefix (_mm512 / _mm256). */
+#define SPARSE_KERNEL(NAME, TARGET, V, L, P, T, LOAD)                                                          \
+    __attribute__((target(TARGET))) static void NAME(const aviary_linear *lin, const float *x,                  \
+                                                     const int32_t *idx, int64_t cnt, float *part) {             \
         const int64_t np = lin->np;                                                                             \
         const T *base = (const T *)lin->pk;                                                                     \
         int64_t i = 0;                                                                                          \
         for (; i + SPARSE_G <= cnt; i += SPARSE_G) {                                                            \
             const T *w[SPARSE_G];                                                                               \
-            __m512 xv[SPARSE_G];                                                                                \
+            V xv[SPARSE_G];                                                                                     \
             for (int g = 0; g < SPARSE_G; g++) {                                                                \
                 w[g] = base + idx[i + g] * np;                                                                  \
-                xv[g] = _mm512_set1_ps(x[idx[i + g]]);                                                          \
+                xv[g] = P##_set1_ps(x[idx[i + g]]);                                                             \
             }                                                                                                   \
             const int64_t p0 = i + SPARSE_G, p1 = p0 + SPARSE_G < cnt ? p0 + SPARSE_G : cnt;                    \
             for (int64_t n = 0; n < np; n += 64) {                                                              \
                 for (int64_t p = p0; p < p1; p++)                                                               \
                     for (size_t b = 0; b < 64 * sizeof(T); b += 64)                                             \
                         _mm_prefetch((const char *)(base + idx[p] * np + n) + b, _MM_HINT_T0);                  \
-                for (int j = 0; j < 4; j++) {                                                                   \
-                    __m512 a = _mm512_load_ps(part + n + 16 * j);                                               \
-                    for (int g = 0; g < SPARSE_G; g++) a = _mm512_fmadd_ps(LOAD(w[g], n + 16 * j), xv[g], a);    \
-                    _mm512_store_ps(part + n + 16 * j, a);                                                      \
+                for (int j = 0; j < 64 / (L); j++) {                                                            \
+                    V a = P##_load_ps(part + n + (L) * j);                                                      \
+                    for (int g = 0; g < SPARSE_G; g++) a = P##_fmadd_ps(LOAD(w[g], n + (L) * j), xv[g], a);      \
+                    P##_store_ps(part + n + (L) * j, a);                                                        \
                 }                                                                                               \
             }                                                                                                   \
         }                                                                                                       \
         for (; i < cnt; i++) {                                                                                  \
             const T *w0 = base + idx[i] * np;                                                                   \
-            const __m512 x0 = _mm512_set1_ps(x[idx[i]]);                                                        \
-            for (int64_t n = 0; n < np; n += 16)                                                                \
-                _mm512_store_ps(part + n, _mm512_fmadd_ps(LOAD(w0, n), x0, _mm512_load_ps(part + n)));         \
+            const V x0 = P##_set1_ps(x[idx[i]]);                                                                \
+            for (int64_t n = 0; n < np; n += (L))                                                               \
+                P##_store_ps(part + n, P##_fmadd_ps(LOAD(w0, n), x0, P##_load_ps(part + n)));                   \
         }                                                                                                       \
     }
-SPARSE_KERNEL(sparse_rows_f32_avx512, float, SP_LOAD_F32)
-SPARSE_KERNEL(sparse_rows_bf16_avx512, uint16_t, SP_LOAD_BF16)
-SPARSE_KERNEL(sparse_rows_s8_avx512, int8_t, SP_LOAD_S8)
+#define SPARSE_KERNEL_AVX512(NAME, T, LOAD) SPARSE_KERNEL(NAME, "avx512f,avx512bw", __m512, 16, _mm512, T, LOAD)
+SPARSE_KERNEL_AVX512(sparse_rows_f32_avx512, float, SP_LOAD_F32)
+SPARSE_KERNEL_AVX512(sparse_rows_bf16_avx512, uint16_t, SP_LOAD_BF16)
+SPARSE_KERNEL_AVX512(sparse_rows_s8_avx512, int8_t, SP_LOAD_S8)
 
 /* The same for CPUs with AVX2 and FMA but not AVX-512, 8 outputs a vector.
  * There every linear has the k-major layout (see setup), so this is also
@@ -1291,38 +1294,7 @@ SPARSE_KERNEL(sparse_rows_s8_avx512, int8_t, SP_LOAD_S8)
 #define SP2_LOAD_BF16(w, n) \
     _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)((const uint16_t *)(w) + (n)))), 16))
 #define SP2_LOAD_S8(w, n) _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)((const int8_t *)(w) + (n)))))
-#define SPARSE_KERNEL_AVX2(NAME, T, LOAD)                                                                       \
-    __attribute__((target("avx2,fma"))) static void NAME(const aviary_linear *lin, const float *x,               \
-                                                         const int32_t *idx, int64_t cnt, float *part) {         \
-        const int64_t np = lin->np;                                                                             \
-        const T *base = (const T *)lin->pk;                                                                     \
-        int64_t i = 0;                                                                                          \
-        for (; i + SPARSE_G <= cnt; i += SPARSE_G) {                                                            \
-            const T *w[SPARSE_G];                                                                               \
-            __m256 xv[SPARSE_G];                                                                                \
-            for (int g = 0; g < SPARSE_G; g++) {                                                                \
-                w[g] = base + idx[i + g] * np;                                                                  \
-                xv[g] = _mm256_set1_ps(x[idx[i + g]]);                                                          \
-            }                                                                                                   \
-            const int64_t p0 = i + SPARSE_G, p1 = p0 + SPARSE_G < cnt ? p0 + SPARSE_G : cnt;                    \
-            for (int64_t n = 0; n < np; n += 64) {                                                              \
-                for (int64_t p = p0; p < p1; p++)                                                               \
-                    for (size_t b = 0; b < 64 * sizeof(T); b += 64)                                             \
-                        _mm_prefetch((const char *)(base + idx[p] * np + n) + b, _MM_HINT_T0);                  \
-                for (int j = 0; j < 8; j++) {                                                                   \
-                    __m256 a = _mm256_load_ps(part + n + 8 * j);                                                \
-                    for (int g = 0; g < SPARSE_G; g++) a = _mm256_fmadd_ps(LOAD(w[g], n + 8 * j), xv[g], a);     \
-                    _mm256_store_ps(part + n + 8 * j, a);                                                       \
-                }                                                                                               \
-            }                                                                                                   \
-        }                                                                                                       \
-        for (; i < cnt; i++) {                                                                                  \
-            const T *w0 = base + idx[i] * np;                                                                   \
-            const __m256 x0 = _mm256_set1_ps(x[idx[i]]);                                                        \
-            for (int64_t n = 0; n < np; n += 8)                                                                 \
-                _mm256_store_ps(part + n, _mm256_fmadd_ps(LOAD(w0, n), x0, _mm256_load_ps(part + n)));         \
-        }                                                                                                       \
-    }
+#define SPARSE_KERNEL_AVX2(NAME, T, LOAD) SPARSE_KERNEL(NAME, "avx2,fma", __m256, 8, _mm256, T, LOAD)
 SPARSE_KERNEL_AVX2(sparse_rows_f32_avx2, float, SP2_LOAD_F32)
 SPARSE_KERNEL_AVX2(sparse_rows_bf16_avx2, uint16_t, SP2_LOAD_BF16)
 SPARSE_KERNEL_AVX2(sparse_rows_s8_avx2, int8_t, SP2_LOAD_S8)
