@@ -244,6 +244,7 @@ int cli_cmd_bench(int argc, char **argv) {
         bw = v[0];
         printf("bandwidth  %.1f GB/s measured (1 GB read, %d thread(s))\n", bw, (int)v[1]);
     }
+    printf("cpu        %s\n", aviary_linear_cpu_info());
     const bool table = nw * nt > 1;
     if (table)
         printf("%-8s %-7s | %10s | %10s | %10s | %9s | %10s | %9s | %7s | %s\n", "weights", "threads", "weights MB",

@@ -34,3 +34,9 @@ foreach(st 1 4)
   set_tests_properties(test_linear_streams${st} PROPERTIES LABELS "unit"
                        ENVIRONMENT "${AVIARY_TEST_ENV};AVIARY_GEMV_STREAMS=${st}")
 endforeach()
+# aviary bench names the matmul paths the CPU gets (aviary_linear_cpu_info), also when capped at AVX2.
+aviary_cli_test(bench_cpu_line bench --shape rwkv7:L2:D64:V256 --prompt 8 --gen 2
+                PASS_REGEX "cpu +oneDNN [a-z0-9_]+. kernels (avx512|avx2|portable)[a-z0-9+]*. one-token streams [14]\n")
+aviary_cli_test(bench_cpu_line_avx2 bench --shape rwkv7:L2:D64:V256 --prompt 8 --gen 2
+                PASS_REGEX "cpu +oneDNN avx2. kernels avx2. one-token streams [14]\n")
+set_property(TEST bench_cpu_line_avx2 APPEND PROPERTY ENVIRONMENT "ONEDNN_MAX_CPU_ISA=AVX2;AVIARY_KERNELS=avx2")

@@ -210,6 +210,38 @@ void aviary__linear_kernels(int level) {
     set_kernels(level);
 }
 
+static const char *isa_name(unsigned isa) {
+    switch (isa) {
+    case dnnl_cpu_isa_sse41: return "sse41";
+    case dnnl_cpu_isa_avx: return "avx";
+    case dnnl_cpu_isa_avx2: return "avx2";
+    case dnnl_cpu_isa_avx2_vnni: return "avx2_vnni";
+    case dnnl_cpu_isa_avx512_core: return "avx512_core";
+    case dnnl_cpu_isa_avx512_core_vnni: return "avx512_core_vnni";
+    case dnnl_cpu_isa_avx512_core_bf16: return "avx512_core_bf16";
+    case dnnl_cpu_isa_avx512_core_amx: return "avx512_core_amx";
+    default: return "other";
+    }
+}
+
+static char g_cpu_info[160];
+
+static void cpu_info_fill(void) {
+    snprintf(g_cpu_info, sizeof g_cpu_info, "oneDNN %s; kernels %s%s%s; one-token streams %d",
+             g_engine ? isa_name((unsigned)dnnl_get_effective_cpu_isa()) : "unavailable",
+             g_cpu_avx512 ? "avx512" : g_cpu_avx2 ? "avx2" : "portable", g_cpu_vnni ? "+vnni" : "",
+             g_cpu_bf16 ? "+bf16" : "", g_gemv_streams);
+}
+
+/* Reflects the kernel level at its first call (aviary__linear_kernels
+ * changes after that are for tests and not shown). */
+const char *aviary_linear_cpu_info(void) {
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&g_once, global_init);
+    pthread_once(&once, cpu_info_fill);
+    return g_cpu_info;
+}
+
 static tls *get_tls(void) {
     if (!g_tls_ok) return NULL;
     tls *t = pthread_getspecific(g_tls_key);

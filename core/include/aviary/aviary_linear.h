@@ -70,6 +70,13 @@ AVIARY_API size_t aviary_linear_bytes(const aviary_linear *lin);
  * must not overlap. m >= 1; m == 1 (one token) takes a GEMV-shaped path. */
 AVIARY_API aviary_status aviary_linear_forward(const aviary_linear *lin, const float *x, int64_t m, float *y);
 
+/* One line naming the matmul paths this CPU gets, for benchmarks and bug
+ * reports: oneDNN's instruction set, aviary's own one-token kernels (avx512
+ * +vnni +bf16, avx2 or portable) and the one-token stream count, e.g.
+ * "oneDNN avx512_core_bf16; kernels avx512+vnni+bf16; one-token streams 1".
+ * The string is static, owned by the library, valid for the process. */
+AVIARY_API const char *aviary_linear_cpu_info(void);
+
 #ifdef __cplusplus
 }
 #endif
