@@ -12,9 +12,15 @@
  * than one combination each runs in its own child process (so each peak RSS
  * is its own) and the results form one table.
  *
+ * --repeat N runs prefill and generation N times on the loaded model (each
+ * from a reset state) and reports the median with the min-max range: on a
+ * shared VM whose bandwidth moves from minute to minute, one run can be
+ * 20% off.
+ *
  * "cores busy" = CPU time / wall time of the phase: with --threads N it is
  * ~N on an idle machine; less means the threads waited (for memory, for
  * each other, or for other processes on a shared machine). */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,19 +48,21 @@ static double cpu_seconds(void) {
 static void usage(FILE *f) {
     fprintf(f, "usage: aviary bench (-m MODEL | --shape rwkvV:L<layers>:D<width>:V<vocab>)\n"
                "                    [--weights auto|f32|bf16|int8[,...]] [--threads N[,...]] [--prompt TOKENS]\n"
-               "                    [--gen TOKENS] [--bandwidth GBPS|measure]\n"
+               "                    [--gen TOKENS] [--bandwidth GBPS|measure] [--repeat N]\n"
                "  Measures prefill (sequence mode) and generation (one token at a time) tokens/s\n"
                "  and peak RSS. --shape builds a model with random weights of that shape.\n"
                "  Comma lists run every combination, each in its own process, as one table.\n"
-               "  --bandwidth measure reads 1 GB (beyond the last-level cache) to find the limit.\n");
+               "  --bandwidth measure reads 1 GB (beyond the last-level cache) to find the limit.\n"
+               "  --repeat N (1-100) reports the median and min-max of N prefill + generation runs.\n");
 }
 
 typedef struct bench_result {
     int ok;
     int threads;
     aviary_weight_type weights;
-    double t_load, t_pre, t_gen;
-    double c_pre, c_gen; /* CPU seconds used by prefill / generation (all threads) */
+    double t_load, t_pre, t_gen; /* the median run's seconds */
+    double c_pre, c_gen; /* CPU seconds used by prefill / generation (all threads), same run */
+    double pre_lo, pre_hi, gen_lo, gen_hi; /* tokens/s range over the --repeat runs */
     double weight_mb, read_mb, state_mb, rss_mb;
     char model[160];
 } bench_result;
@@ -72,8 +80,23 @@ static double measure_bandwidth(void) {
     return sink == 1 ? 0 : bw;
 }
 
+#define MAX_REPEAT 100
+
+static int cmp_double(const void *a, const void *b) {
+    const double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* The median of n values (sorted in place), with their min and max. */
+static double median(double *v, int n, double *lo, double *hi) {
+    qsort(v, (size_t)n, sizeof *v, cmp_double);
+    *lo = v[0];
+    *hi = v[n - 1];
+    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
 static int run_one(const char *model, const char *shape, aviary_weight_type wt, long threads, long prompt, long gen,
-                   bench_result *r) {
+                   long repeat, bench_result *r) {
     memset(r, 0, sizeof *r);
     aviary_model_params p = aviary_model_default_params();
     p.weights = wt;
@@ -99,19 +122,44 @@ static int run_one(const char *model, const char *shape, aviary_weight_type wt, 
         seed = seed * 1103515245u + 12345u;
         tok[i] = (int32_t)((seed >> 8) % V);
     }
-    t0 = now();
-    double c0 = cpu_seconds();
-    s = aviary_model_eval(m, st, tok, (size_t)prompt, logits);
-    r->t_pre = now() - t0;
-    r->c_pre = cpu_seconds() - c0;
-    for (long g = 0; !s && g < gen; g++) {
-        int32_t best = 0;
-        for (size_t v = 1; v < V; v++)
-            if (logits[v] > logits[best]) best = (int32_t)v;
-        double t1 = now(), c1 = cpu_seconds();
-        s = aviary_model_eval(m, st, &best, 1, logits);
-        r->t_gen += now() - t1;
-        r->c_gen += cpu_seconds() - c1;
+    double tp[MAX_REPEAT], tg[MAX_REPEAT], cp[MAX_REPEAT], cg[MAX_REPEAT];
+    for (long k = 0; !s && k < repeat; k++) {
+        aviary_state_reset(st);
+        t0 = now();
+        double c0 = cpu_seconds();
+        s = aviary_model_eval(m, st, tok, (size_t)prompt, logits);
+        tp[k] = now() - t0;
+        cp[k] = cpu_seconds() - c0;
+        tg[k] = cg[k] = 0;
+        for (long g = 0; !s && g < gen; g++) {
+            int32_t best = 0;
+            for (size_t v = 1; v < V; v++)
+                if (logits[v] > logits[best]) best = (int32_t)v;
+            double t1 = now(), c1 = cpu_seconds();
+            s = aviary_model_eval(m, st, &best, 1, logits);
+            tg[k] += now() - t1;
+            cg[k] += cpu_seconds() - c1;
+        }
+    }
+    if (!s) {
+        /* rates, so the median run is the one reported with its CPU time */
+        double rp[MAX_REPEAT], rg[MAX_REPEAT];
+        for (long k = 0; k < repeat; k++) {
+            rp[k] = (double)prompt / tp[k];
+            rg[k] = gen > 0 ? (double)gen / tg[k] : 0.0;
+        }
+        double mp = median(rp, (int)repeat, &r->pre_lo, &r->pre_hi);
+        double mg = median(rg, (int)repeat, &r->gen_lo, &r->gen_hi);
+        r->t_pre = (double)prompt / mp;
+        r->t_gen = gen > 0 ? (double)gen / mg : 0.0;
+        /* CPU share of the run nearest the median */
+        long bp = 0, bg = 0;
+        for (long k = 1; k < repeat; k++) {
+            if (fabs(tp[k] - r->t_pre) < fabs(tp[bp] - r->t_pre)) bp = k;
+            if (fabs(tg[k] - r->t_gen) < fabs(tg[bg] - r->t_gen)) bg = k;
+        }
+        r->c_pre = cp[bp] * r->t_pre / tp[bp];
+        r->c_gen = gen > 0 ? cg[bg] * r->t_gen / tg[bg] : 0.0;
     }
     int rc = 0;
     if (s) rc = cli_fail_status(s);
@@ -138,7 +186,7 @@ static int run_one(const char *model, const char *shape, aviary_weight_type wt, 
 
 /* Run one combination in a child process; the result comes back through a pipe. */
 static int run_child(const char *model, const char *shape, aviary_weight_type wt, long threads, long prompt, long gen,
-                     bench_result *r) {
+                     long repeat, bench_result *r) {
     int fd[2];
     if (pipe(fd)) return cli_fail("bench: pipe: cannot create");
     fflush(stdout);
@@ -152,7 +200,7 @@ static int run_child(const char *model, const char *shape, aviary_weight_type wt
     if (pid == 0) {
         close(fd[0]);
         bench_result res;
-        int rc = run_one(model, shape, wt, threads, prompt, gen, &res);
+        int rc = run_one(model, shape, wt, threads, prompt, gen, repeat, &res);
         ssize_t w = write(fd[1], &res, sizeof res);
         close(fd[1]);
         fflush(NULL);
@@ -176,7 +224,7 @@ static int split_list(char *s, char **items, int max) {
 
 int cli_cmd_bench(int argc, char **argv) {
     const char *model = NULL, *shape = NULL, *wlist = "auto", *tlist = NULL, *bwarg = NULL;
-    long prompt = 512, gen = 64;
+    long prompt = 512, gen = 64, repeat = 1;
     double bw = 35.0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -192,6 +240,8 @@ int cli_cmd_bench(int argc, char **argv) {
             if (!cli_parse_int(a, argv[++i], 1, 1 << 20, &prompt)) return 1;
         } else if (!strcmp(a, "--gen") && has) {
             if (!cli_parse_int(a, argv[++i], 0, 1 << 20, &gen)) return 1;
+        } else if (!strcmp(a, "--repeat") && has) {
+            if (!cli_parse_int(a, argv[++i], 1, MAX_REPEAT, &repeat)) return 1;
         } else if (!strcmp(a, "--bandwidth") && has) {
             bwarg = argv[++i];
             if (strcmp(bwarg, "measure") && !cli_parse_float(a, bwarg, 0.1, 10000.0, &bw)) return 1;
@@ -247,14 +297,15 @@ int cli_cmd_bench(int argc, char **argv) {
     printf("cpu        %s\n", aviary_linear_cpu_info());
     const bool table = nw * nt > 1;
     if (table)
-        printf("%-8s %-7s | %10s | %10s | %10s | %9s | %10s | %9s | %7s | %s\n", "weights", "threads", "weights MB",
-               "read MB/tok", "prefill/s", "gen tok/s", "bw limit/s", "peak RSS", "load s", "cores busy pre/gen");
+        printf("%-8s %-7s | %10s | %10s | %10s | %9s | %10s | %9s | %7s | %s%s\n", "weights", "threads", "weights MB",
+               "read MB/tok", "prefill/s", "gen tok/s", "bw limit/s", "peak RSS", "load s", "cores busy pre/gen",
+               repeat > 1 ? " | prefill min-max | gen min-max" : "");
     int rc = 0;
     for (int w = 0; w < nw; w++)
         for (int t = 0; t < nt; t++) {
             bench_result r;
-            int e = table ? run_child(model, shape, wts[w], ths[t], prompt, gen, &r)
-                          : run_one(model, shape, wts[w], ths[t], prompt, gen, &r);
+            int e = table ? run_child(model, shape, wts[w], ths[t], prompt, gen, repeat, &r)
+                          : run_one(model, shape, wts[w], ths[t], prompt, gen, repeat, &r);
             if (e) {
                 rc = 1;
                 if (!table) return 1;
@@ -262,11 +313,16 @@ int cli_cmd_bench(int argc, char **argv) {
             }
             const double limit = bw * 1e3 / r.read_mb;
             if (table) {
-                if (w == 0 && t == 0) printf("# %s, prompt %ld, gen %ld\n", r.model, prompt, gen);
-                printf("%-8s %-7d | %10.1f | %10.1f | %10.1f | %9.2f | %10.2f | %6.0f MB | %7.2f | %.2f / %.2f\n",
+                if (w == 0 && t == 0)
+                    printf("# %s, prompt %ld, gen %ld%s\n", r.model, prompt, gen,
+                           repeat > 1 ? ", median of the runs" : "");
+                printf("%-8s %-7d | %10.1f | %10.1f | %10.1f | %9.2f | %10.2f | %6.0f MB | %7.2f | %.2f / %.2f",
                        aviary_weight_type_name(r.weights), r.threads, r.weight_mb, r.read_mb, (double)prompt / r.t_pre,
                        gen > 0 ? (double)gen / r.t_gen : 0.0, limit, r.rss_mb, r.t_load, r.c_pre / r.t_pre,
                        gen > 0 ? r.c_gen / r.t_gen : 0.0);
+                if (repeat > 1)
+                    printf("        | %.1f-%.1f | %.2f-%.2f", r.pre_lo, r.pre_hi, r.gen_lo, r.gen_hi);
+                printf("\n");
                 fflush(stdout);
                 continue;
             }
@@ -274,12 +330,18 @@ int cli_cmd_bench(int argc, char **argv) {
                    r.threads);
             printf("weights    %.1f MB (%.1f MB read per token), state %.2f MB, load %.2f s\n", r.weight_mb,
                    r.read_mb, r.state_mb, r.t_load);
-            printf("prefill    %ld tokens in %.3f s: %.1f tokens/s (%.2f cores busy)\n", prompt, r.t_pre,
+            printf("prefill    %ld tokens in %.3f s: %.1f tokens/s (%.2f cores busy)", prompt, r.t_pre,
                    (double)prompt / r.t_pre, r.c_pre / r.t_pre);
+            if (repeat > 1) printf("; median of %ld runs, %.1f-%.1f", repeat, r.pre_lo, r.pre_hi);
+            printf("\n");
             if (gen > 0)
+            {
                 printf("generate   %ld tokens in %.3f s: %.2f tokens/s (bandwidth limit at %.1f GB/s: %.2f tokens/s; "
-                       "%.2f cores busy)\n",
+                       "%.2f cores busy)",
                        gen, r.t_gen, (double)gen / r.t_gen, bw, limit, r.c_gen / r.t_gen);
+                if (repeat > 1) printf("; median of %ld runs, %.2f-%.2f", repeat, r.gen_lo, r.gen_hi);
+                printf("\n");
+            }
             printf("peak RSS   %.1f MB\n", r.rss_mb);
         }
     return rc;

@@ -40,3 +40,8 @@ aviary_cli_test(bench_cpu_line bench --shape rwkv7:L2:D64:V256 --prompt 8 --gen 
 aviary_cli_test(bench_cpu_line_avx2 bench --shape rwkv7:L2:D64:V256 --prompt 8 --gen 2
                 PASS_REGEX "cpu +oneDNN avx2. kernels avx2. one-token streams [14]\n")
 set_property(TEST bench_cpu_line_avx2 APPEND PROPERTY ENVIRONMENT "ONEDNN_MAX_CPU_ISA=AVX2;AVIARY_KERNELS=avx2")
+# --repeat: the median of N prefill + generation runs with their range; out-of-range N refused.
+aviary_cli_test(bench_repeat bench --shape rwkv7:L2:D64:V256 --prompt 8 --gen 2 --repeat 3
+                PASS_REGEX "generate .*median of 3 runs, [0-9.]+-[0-9.]+\n")
+aviary_cli_error_test(bench_error_repeat "--repeat: expected an integer from 1 to 100, got '0'"
+                      bench --shape rwkv7:L2:D64:V256 --repeat 0)
