@@ -135,8 +135,7 @@ static void patch_encoder_dims(aviary_checkpoint *ck, aviary_family_info *f, con
     snprintf(key, sizeof key, "%s.%%d.ln1.weight", layers);
     f->n_layer = aviary__w_count_in(ck, p, key);
     f->n_tokens = dim(aviary__w_lookup(ck, p, "pos_embed"), 1);
-    snprintf(key, sizeof key, "%s.0.ffn.key.weight", layers);
-    f->dim_ffn = dim(aviary__w_lookup(ck, p, key), 0);
+    f->dim_ffn = dim(aviary__w_lookup(ck, p, "%s.0.ffn.key.weight", layers), 0);
 }
 
 static aviary_status vision_rwkv(aviary_checkpoint *ck, aviary_family_info *f) {
