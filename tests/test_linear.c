@@ -188,9 +188,10 @@ static void packed_backend(void) {
 #if defined(__x86_64__) && defined(__GNUC__)
     __builtin_cpu_init();
     const unsigned isa = (unsigned)dnnl_get_effective_cpu_isa();
-    if ((isa & 0x7u) != 0x7u) return; /* below AVX2: C is the expected fallback */
+    if ((isa & dnnl_cpu_isa_avx2) != dnnl_cpu_isa_avx2) return; /* below AVX2: C is the expected fallback */
     const bool avx512 = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw");
-    const unsigned native[3] = {0x27u, 0xe7u, 0x67u}; /* dnnl_cpu_isa_avx512_core, _bf16, _vnni */
+    const unsigned native[3] = {dnnl_cpu_isa_avx512_core, dnnl_cpu_isa_avx512_core_bf16,
+                                dnnl_cpu_isa_avx512_core_vnni};
     enum { IN = 512, OUT = 256 };
     float *w = malloc(sizeof(float) * IN * OUT);
     for (int i = 0; i < IN * OUT; i++) w[i] = frand();

@@ -70,7 +70,7 @@ typedef enum backend { BACKEND_C = 0, BACKEND_DNNL = 1 } backend;
  * not split over threads (see aviary_linear_forward). */
 #define SMALL_MATMUL_MACS 4.0e6
 #define PACK_ROWS 256    /* output rows converted to f32 at a time while packing */
-#define PRIM_CACHE 8     /* cached oneDNN primitives (distinct m) per linear */
+#define PRIM_CACHE 8     /* cached oneDNN primitives (distinct m, or m and tile width) per linear */
 #define PD_PROBE_M 256   /* m of the primitive whose preferred weight layout we adopt */
 #define TILE_N 256       /* outputs per f32_tiles tile (in x 256 f32: 2 MB for in = 2048) */
 
@@ -100,11 +100,12 @@ struct aviary_linear {
      * own compensation (AVX-512 VNNI without AMX, e.g. AMD Zen 4), which our
      * packing and GEMV kernels do not write; with AMX, s8 x is kept. */
     bool src_u8;
-    /* BF16 prefill where oneDNN has no bf16 matmul (CPUs without AVX-512):
-     * the k-major weights are widened to f32 TILE_N outputs at a time and
-     * run through an f32 matmul, so x stays exact and memory stays bf16. */
+    /* BF16 / INT8 prefill where oneDNN has no native exact matmul for the
+     * precision (see dnnl_native): the k-major weights are widened to f32
+     * TILE_N outputs at a time and run through an f32 matmul, so x stays
+     * exact and memory stays bf16 / int8. */
     bool f32_tiles;
-    bool kmajor;             /* AVIARY__LINEAR_SPARSE_X: pk is [in][np], row k = input k's weights */
+    bool kmajor;             /* pk is [in][np], row k = input k's weights (sparse x, or no blocked layout) */
     dnnl_memory_desc_t wmd;
     dnnl_memory_t wmem;
     pthread_mutex_t mu;
@@ -151,6 +152,12 @@ static bool g_dnnl_int8_exact;
 /* oneDNN's bf16 matmul runs natively (avx512_core_bf16, AMX); below, it
  * emulates bf16 at a fraction of the f32 rate, so f32 tiles serve instead. */
 static bool g_dnnl_bf16_native;
+
+/* Does oneDNN run this precision natively and exactly on this CPU? If not,
+ * bf16 and int8 linears take the k-major layout with f32 tiles. */
+static bool dnnl_native(aviary_weight_type wt) {
+    return wt == AVIARY_WEIGHTS_F32 || (wt == AVIARY_WEIGHTS_BF16 ? g_dnnl_bf16_native : g_dnnl_int8_exact);
+}
 static int g_gemv_streams = 4; /* see the one-token kernels */
 
 /* Per-thread resources: a stream and growable scratch (converted x, oneDNN scratchpad). */
@@ -175,7 +182,7 @@ static void tls_free(void *p) {
  * (aviary__linear_kernels). */
 static void set_kernels(int level) {
 #if HAVE_X86
-    __builtin_cpu_init();
+    __builtin_cpu_init(); /* idempotent */
     g_cpu_avx2 = level <= AVIARY__KERNELS_AVX2 && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
     g_cpu_avx512 = level == AVIARY__KERNELS_BEST && __builtin_cpu_supports("avx512f") &&
                    __builtin_cpu_supports("avx512bw");
@@ -189,9 +196,11 @@ static void set_kernels(int level) {
 static void global_init(void) {
     if (dnnl_engine_create(&g_engine, dnnl_cpu, 0) != dnnl_success) g_engine = NULL;
     g_tls_ok = pthread_key_create(&g_tls_key, tls_free) == 0;
+    /* each ISA value's bits include those of the ISAs below it */
     const unsigned isa = (unsigned)dnnl_get_effective_cpu_isa();
-    g_dnnl_int8_exact = (isa & 0x40u) /* avx512_core_vnni and up */ || (isa & 0x400u) /* avx2_vnni */;
-    g_dnnl_bf16_native = (isa & 0x80u) /* avx512_core_bf16 and up */;
+    g_dnnl_int8_exact = (isa & dnnl_cpu_isa_avx512_core_vnni) == dnnl_cpu_isa_avx512_core_vnni ||
+                        (isa & dnnl_cpu_isa_avx2_vnni) == dnnl_cpu_isa_avx2_vnni;
+    g_dnnl_bf16_native = (isa & dnnl_cpu_isa_avx512_core_bf16) == dnnl_cpu_isa_avx512_core_bf16;
 #if HAVE_X86
     __builtin_cpu_init();
     const char *st = getenv("AVIARY_GEMV_STREAMS");
@@ -296,6 +305,13 @@ static dnnl_data_type_t dnnl_wtype(aviary_weight_type wt) {
     return wt == AVIARY_WEIGHTS_F32 ? dnnl_f32 : wt == AVIARY_WEIGHTS_BF16 ? dnnl_bf16 : dnnl_s8;
 }
 
+/* The matmul's x and result types: the weights' type for x (u8 for a
+ * src_u8 int8 linear), f32 results (s32 for src_u8, corrected by comp). */
+static dnnl_data_type_t src_type(const aviary_linear *lin) {
+    return lin->src_u8 ? dnnl_u8 : dnnl_wtype(lin->wt);
+}
+static dnnl_data_type_t dst_type(const aviary_linear *lin) { return lin->src_u8 ? dnnl_s32 : dnnl_f32; }
+
 static dnnl_status_t create_pd(const dnnl_memory_desc_t *smd, const dnnl_memory_desc_t *wmd,
                                const dnnl_memory_desc_t *dmd, dnnl_primitive_desc_t *pd);
 
@@ -305,11 +321,9 @@ static dnnl_status_t make_pd(const aviary_linear *lin, int64_t m, const dnnl_mem
                              dnnl_primitive_desc_t *pd) {
     dnnl_memory_desc_t smd, dmd;
     dnnl_dims_t sd = {m, lin->in}, dd = {m, lin->out};
-    dnnl_data_type_t wdt = dnnl_wtype(lin->wt);
-    dnnl_data_type_t sdt = wdt == dnnl_s8 && lin->src_u8 ? dnnl_u8 : wdt;
     dnnl_status_t e;
-    if ((e = dnnl_memory_desc_init_by_tag(&smd, 2, sd, sdt, dnnl_ab)) ||
-        (e = dnnl_memory_desc_init_by_tag(&dmd, 2, dd, lin->src_u8 ? dnnl_s32 : dnnl_f32, dnnl_ab)))
+    if ((e = dnnl_memory_desc_init_by_tag(&smd, 2, sd, src_type(lin), dnnl_ab)) ||
+        (e = dnnl_memory_desc_init_by_tag(&dmd, 2, dd, dst_type(lin), dnnl_ab)))
         return e;
     return create_pd(&smd, wmd, &dmd, pd);
 }
@@ -373,12 +387,18 @@ static inline size_t pk_base(const aviary_linear *lin, int64_t n) {
 }
 static inline size_t pk_koff(int64_t k, int64_t v) { return (size_t)((k / v) * NB * v + k % v); }
 
-/* Quantize one row of f32 weights to int8 with a symmetric scale. */
-static float quant_row(const float *r, int64_t in, int8_t *q, int64_t qstride) {
+/* Quantize one row of f32 weights to int8 with a symmetric scale; *sum
+ * (if not NULL) gets the sum of the quantized values. */
+static float quant_row(const float *r, int64_t in, int8_t *q, int64_t qstride, int32_t *sum) {
     float mx = 0;
     for (int64_t i = 0; i < in; i++) mx = fabsf(r[i]) > mx ? fabsf(r[i]) : mx;
     const float sc = mx > 0 ? mx / 127.0f : 1.0f, inv = 1.0f / sc;
-    for (int64_t i = 0; i < in; i++) q[i * qstride] = (int8_t)lrintf(r[i] * inv);
+    int32_t acc = 0;
+    for (int64_t i = 0; i < in; i++) {
+        q[i * qstride] = (int8_t)lrintf(r[i] * inv);
+        acc += q[i * qstride];
+    }
+    if (sum) *sum = acc;
     return sc;
 }
 
@@ -401,7 +421,7 @@ static void store_rows(aviary_linear *lin, int64_t n0, int64_t cnt, const float 
             for (int64_t i = 0; i < cnt * in; i++) h[i] = to_bf16(f[i]);
         } else
             for (int64_t r = 0; r < cnt; r++)
-                lin->scale[n0 + r] = quant_row(f + r * in, in, (int8_t *)lin->w + (n0 + r) * in, 1);
+                lin->scale[n0 + r] = quant_row(f + r * in, in, (int8_t *)lin->w + (n0 + r) * in, 1, NULL);
         return;
     }
     if (lin->kmajor) {
@@ -414,13 +434,9 @@ static void store_rows(aviary_linear *lin, int64_t n0, int64_t cnt, const float 
             else if (lin->wt == AVIARY_WEIGHTS_BF16)
                 for (int64_t k = 0; k < in; k++) ((uint16_t *)lin->pk)[k * np + n] = to_bf16(f[r * in + k]);
             else {
-                int8_t *q = (int8_t *)lin->pk + n;
-                lin->scale[n] = quant_row(f + r * in, in, q, np);
-                if (lin->comp) {
-                    int32_t sum = 0;
-                    for (int64_t k = 0; k < in; k++) sum += q[k * np];
-                    lin->comp[n] = 128 * sum;
-                }
+                int32_t sum;
+                lin->scale[n] = quant_row(f + r * in, in, (int8_t *)lin->pk + n, np, &sum);
+                if (lin->comp) lin->comp[n] = 128 * sum;
             }
         }
         return;
@@ -464,11 +480,10 @@ static bool setup_kmajor(aviary_linear *lin) {
     dnnl_dims_t wd = {lin->in, lin->out}, st = {np, 1};
     dnnl_primitive_desc_t pd = NULL;
     if (dnnl_memory_desc_init_by_strides(&wmd, 2, wd, dnnl_wtype(lin->wt), st) != dnnl_success) return false;
-    const bool int8 = lin->wt == AVIARY_WEIGHTS_INT8;
+    const bool native = dnnl_native(lin->wt);
     lin->src_u8 = lin->f32_tiles = false;
-    const bool exact = lin->wt == AVIARY_WEIGHTS_F32 ? true : int8 ? g_dnnl_int8_exact : g_dnnl_bf16_native;
-    bool ok = exact && make_pd(lin, PD_PROBE_M, &wmd, &pd) == dnnl_success;
-    if (!ok && int8 && g_dnnl_int8_exact) { /* an s8 x refused: try u8 */
+    bool ok = native && make_pd(lin, PD_PROBE_M, &wmd, &pd) == dnnl_success;
+    if (!ok && native && lin->wt == AVIARY_WEIGHTS_INT8) { /* an s8 x refused: try u8 */
         lin->src_u8 = true;
         ok = make_pd(lin, PD_PROBE_M, &wmd, &pd) == dnnl_success;
     }
@@ -505,9 +520,7 @@ static aviary_status setup(aviary_linear *lin, const char *nm, unsigned flags) {
             bool ok = (flags & AVIARY__LINEAR_SPARSE_X) && setup_kmajor(lin);
             /* int8: first with an s8 x; if that layout is not ours, with a u8
              * x (see src_u8); without an exact int8 matmul, k-major below */
-            const int passes = lin->wt == AVIARY_WEIGHTS_F32 ? 1
-                               : lin->wt == AVIARY_WEIGHTS_BF16 ? (g_dnnl_bf16_native ? 1 : 0)
-                               : g_dnnl_int8_exact ? 2 : 0;
+            const int passes = !dnnl_native(lin->wt) ? 0 : lin->wt == AVIARY_WEIGHTS_INT8 ? 2 : 1;
             for (int pass = 0; !ok && pass < passes; pass++) {
                 lin->src_u8 = pass == 1;
                 ok = dnnl_memory_desc_init_by_tag(&any, 2, wd, dnnl_wtype(lin->wt), dnnl_format_tag_any) ==
@@ -1339,16 +1352,12 @@ static void sparse_item(void *ctx, int64_t it) {
     float *part = j->part + it * j->m * lin->np;
     memset(part, 0, (size_t)(j->m * lin->np) * sizeof(float));
 #if HAVE_X86
-    if (g_cpu_avx512 && j->m == 1) {
-        if (lin->wt == AVIARY_WEIGHTS_F32) sparse_rows_f32_avx512(lin, j->x, j->idx + i0, i1 - i0, part);
-        else if (lin->wt == AVIARY_WEIGHTS_BF16) sparse_rows_bf16_avx512(lin, j->x, j->idx + i0, i1 - i0, part);
-        else sparse_rows_s8_avx512(lin, j->x, j->idx + i0, i1 - i0, part);
-        return;
-    }
-    if (g_cpu_avx2 && j->m == 1) {
-        if (lin->wt == AVIARY_WEIGHTS_F32) sparse_rows_f32_avx2(lin, j->x, j->idx + i0, i1 - i0, part);
-        else if (lin->wt == AVIARY_WEIGHTS_BF16) sparse_rows_bf16_avx2(lin, j->x, j->idx + i0, i1 - i0, part);
-        else sparse_rows_s8_avx2(lin, j->x, j->idx + i0, i1 - i0, part);
+    /* one row of x: the vector kernels, indexed [precision - F32] */
+    typedef void (*rows_fn)(const aviary_linear *, const float *, const int32_t *, int64_t, float *);
+    static const rows_fn avx512[3] = {sparse_rows_f32_avx512, sparse_rows_bf16_avx512, sparse_rows_s8_avx512};
+    static const rows_fn avx2[3] = {sparse_rows_f32_avx2, sparse_rows_bf16_avx2, sparse_rows_s8_avx2};
+    if ((g_cpu_avx512 || g_cpu_avx2) && j->m == 1) {
+        (g_cpu_avx512 ? avx512 : avx2)[lin->wt - AVIARY_WEIGHTS_F32](lin, j->x, j->idx + i0, i1 - i0, part);
         return;
     }
 #endif
@@ -1593,11 +1602,11 @@ static aviary_status forward_tiles(aviary_linear *lin, tls *t, const float *x, i
 }
 
 static aviary_status forward_dnnl(aviary_linear *lin, tls *t, const float *x, int64_t m, float *y) {
+    if (lin->f32_tiles) return forward_tiles(lin, t, x, m, y);
     prim_entry pe;
     bool temp;
     /* bf16: the hi and lo halves of x, int8: its two quantization levels,
      * run as 2m rows of one matmul */
-    if (lin->f32_tiles) return forward_tiles(lin, t, x, m, y);
     aviary_status s = get_prim(lin, lin->wt == AVIARY_WEIGHTS_F32 ? m : 2 * m, 0, &pe, &temp);
     if (s) return s;
     s = run_prim(lin, t, &pe, x, m, y);
@@ -1639,11 +1648,7 @@ static aviary_status run_prim(const aviary_linear *lin, tls *t, const prim_entry
             return aviary_error(AVIARY_NOMEM, "linear.c: forward: out of memory");
         src = b;
     }
-    dnnl_data_type_t sdt = lin->wt == AVIARY_WEIGHTS_F32    ? dnnl_f32
-                           : lin->wt == AVIARY_WEIGHTS_BF16 ? dnnl_bf16
-                           : lin->src_u8                    ? dnnl_u8
-                                                            : dnnl_s8;
-    aviary_status s = exec_prim(&pe, t, M, in, outn, sdt, src, lin->wmem, lin->src_u8 ? dnnl_s32 : dnnl_f32, dst);
+    aviary_status s = exec_prim(&pe, t, M, in, outn, src_type(lin), src, lin->wmem, dst_type(lin), dst);
     if (s) return s;
     if (dst != y || lin->bias) {
 #pragma omp parallel for schedule(static) if (m * outn >= (1 << 16))
