@@ -180,6 +180,70 @@ static void test_wkv7(void) {
     CHECK(close_to(S, Sref, H * N * N, 1e-5));
 }
 
+/* RWKV-7's steps around its WKV: N = 20 runs the 16-lane sums and their
+ * tail; T x C = 64 x 1024 the threaded path. One head of k is all zeros
+ * (normalize's 1e-12 floor: kk must be 0, not NaN). */
+static void wkv7_steps_case(int T, int H, int N) {
+    const int C = H * N, n = T * C;
+    float *b = malloc(sizeof(float) * (size_t)C), *k_k = malloc(sizeof(float) * (size_t)C),
+          *k_a = malloc(sizeof(float) * (size_t)C), *r_k = malloc(sizeof(float) * (size_t)C);
+    float *x = malloc(sizeof(float) * (size_t)n), *g = malloc(sizeof(float) * (size_t)n),
+          *vf = malloc(sizeof(float) * (size_t)n), *v = malloc(sizeof(float) * (size_t)n),
+          *k = malloc(sizeof(float) * (size_t)n), *kk = malloc(sizeof(float) * (size_t)n),
+          *r = malloc(sizeof(float) * (size_t)n), *y = malloc(sizeof(float) * (size_t)n);
+    double *ref = calloc((size_t)n, sizeof(double)), *ref2 = calloc((size_t)n, sizeof(double));
+    if (!b || !k_k || !k_a || !r_k || !x || !g || !vf || !v || !k || !kk || !r || !y || !ref || !ref2) {
+        fprintf(stderr, "test_blocks: out of memory\n");
+        exit(1);
+    }
+    fill(b, C, -1, 1); fill(k_k, C, 0.5f, 1.5f); fill(k_a, C, 0, 1); fill(r_k, C, -1, 1);
+    fill(x, n, -4, 4); fill(g, n, -3, 3); fill(vf, n, -1, 1); fill(v, n, -1, 1);
+    fill(k, n, -1, 1); fill(r, n, -1, 1); fill(y, n, -1, 1);
+    for (int i = 0; i < N; i++) k[C + i] = 0.0f; /* row 1, head 0 */
+
+    for (int i = 0; i < n; i++) ref[i] = 1.0 / (1.0 + exp(-((double)b[i % C] + x[i])));
+    aviary_sigmoid_bias(b, (size_t)T, (size_t)C, x);
+    CHECK(close_to(x, ref, (size_t)n, 1e-6));
+
+    for (int i = 0; i < n; i++) ref[i] = v[i] + ((double)vf[i] - v[i]) / (1.0 + exp(-((double)b[i % C] + g[i])));
+    aviary_v7_value_residual(vf, b, g, (size_t)T, (size_t)C, v);
+    CHECK(close_to(v, ref, (size_t)n, 1e-6));
+
+    const float *a = x; /* in (0, 1), as a is */
+    for (int t = 0; t < T; t++)
+        for (int h = 0; h < H; h++) {
+            const int o = t * C + h * N;
+            double ss = 0;
+            for (int j = 0; j < N; j++) ss += (double)k[o + j] * k_k[h * N + j] * k[o + j] * k_k[h * N + j];
+            const double nrm = fmax(sqrt(ss), 1e-12);
+            for (int j = 0; j < N; j++) {
+                ref[o + j] = (double)k[o + j] * k_k[h * N + j] / nrm;
+                ref2[o + j] = (double)k[o + j] * (1.0 + ((double)a[o + j] - 1.0) * k_a[h * N + j]);
+            }
+        }
+    aviary_wkv7_keys(k_k, k_a, a, (size_t)T, (size_t)H, (size_t)N, k, kk);
+    CHECK(close_to(kk, ref, (size_t)n, 1e-6));
+    CHECK(close_to(k, ref2, (size_t)n, 1e-6));
+    CHECK(kk[C] == 0.0f && kk[C + N - 1] == 0.0f);
+
+    for (int t = 0; t < T; t++)
+        for (int h = 0; h < H; h++) {
+            const int o = t * C + h * N;
+            double s = 0;
+            for (int j = 0; j < N; j++) s += (double)r[o + j] * k[o + j] * r_k[h * N + j];
+            for (int j = 0; j < N; j++) ref[o + j] = y[o + j] + s * v[o + j];
+        }
+    aviary_wkv7_bonus(r, k, v, r_k, (size_t)T, (size_t)H, (size_t)N, y);
+    CHECK(close_to(y, ref, (size_t)n, 1e-5));
+    free(b); free(k_k); free(k_a); free(r_k); free(x); free(g); free(vf); free(v);
+    free(k); free(kk); free(r); free(y); free(ref); free(ref2);
+}
+
+static void test_wkv7_steps(void) {
+    wkv7_steps_case(5, 3, 20);
+    wkv7_steps_case(64, 16, 64);
+}
+
 int main(void) {
     test_norms();
     test_shift_and_mix();
@@ -187,6 +251,7 @@ int main(void) {
     test_wkv56(false);
     test_wkv56(true);
     test_wkv7();
+    test_wkv7_steps();
     if (failures) fprintf(stderr, "%d check(s) failed\n", failures);
     else printf("test_blocks: all checks passed\n");
     return failures ? 1 : 0;

@@ -462,9 +462,9 @@ static aviary_status forward_2024(const aviary_audio_rwkv *m, float *x, float **
         for (int64_t i = 0; i < T * C; i++) w[i] = expf(-expf(w[i]));
         aviary_bi_wkv6((size_t)T, (size_t)H, HS, r, k, v, w, L->faaaa, S, scratch, y);
         groupnorm_heads(y, T, H, L->lnx_w, L->lnx_b, 1e-5);
-        for (int64_t i = 0; i < T * C; i++) y[i] *= g[i];
+        aviary_mul(y, g, (size_t)(T * C), y);
         LIN(L->Wo, y, T, tmp);
-        for (int64_t i = 0; i < T * C; i++) x[i] += tmp[i];
+        aviary_add(x, tmp, (size_t)(T * C), x);
         /* channel mix */
         layernorm(x, T, C, L->ln2_w, L->ln2_b, 1e-5, ln);
         aviary_q_shift(ln, (size_t)gh, (size_t)gw, (size_t)C, HS, 1, xx);
@@ -475,10 +475,7 @@ static aviary_status forward_2024(const aviary_audio_rwkv *m, float *x, float **
                 r[i] = ln[i] * L->mix_r[c] + xx[i] * (1 - L->mix_r[c]);
             }
         LIN(L->Fk, k, T, big);
-        for (int64_t i = 0; i < T * 4 * C; i++) {
-            float q = big[i] > 0 ? big[i] : 0;
-            big[i] = q * q;
-        }
+        aviary_relu_square(big, (size_t)(T * 4 * C), big);
         LIN(L->Fv, big, T, y);
         LIN(L->Fr, r, T, tmp);
 #pragma omp parallel for schedule(static)
@@ -548,25 +545,7 @@ static aviary_status forward_2025(const aviary_audio_rwkv *m, float *x, float **
         for (int64_t i = 0; i < T * L->dg; i++) lo[i] = sigmoidf(lo[i]);
         LIN(L->g2, lo, T, g);
 #undef MIXIN
-        /* kk = normalize(k * k_k) per head; k = k * (1 + (a-1) k_a) */
-#pragma omp parallel for schedule(static)
-        for (int64_t t = 0; t < T; t++)
-            for (int h = 0; h < H; h++) {
-                const int64_t o = t * C + h * HS;
-                double ss = 0;
-                for (int i = 0; i < HS; i++) {
-                    kk[o + i] = k[o + i] * L->k_k[h * HS + i];
-                    ss += (double)kk[o + i] * kk[o + i];
-                }
-                double nrm = sqrt(ss);
-                if (nrm < 1e-12) nrm = 1e-12;
-                for (int i = 0; i < HS; i++) kk[o + i] = (float)(kk[o + i] / nrm);
-            }
-        for (int64_t t = 0; t < T; t++)
-            for (int c = 0; c < C; c++) {
-                int64_t i = t * C + c;
-                k[i] = k[i] * (1 + (a[i] - 1) * L->k_a[c]);
-            }
+        aviary_wkv7_keys(L->k_k, L->k_a, a, (size_t)T, (size_t)H, HS, k, kk);
         aviary_bi_wkv7((size_t)T, (size_t)H, HS, r, w, k, v, kk, a, S, scratch, y, yb);
 #pragma omp parallel for schedule(static)
         for (int64_t t = 0; t < T; t++)
@@ -580,17 +559,10 @@ static aviary_status forward_2025(const aviary_audio_rwkv *m, float *x, float **
                 }
             }
         groupnorm_heads(y, T, H, L->lnx_w, L->lnx_b, 6.4e-4);
-#pragma omp parallel for schedule(static)
-        for (int64_t t = 0; t < T; t++)
-            for (int h = 0; h < H; h++) {
-                const int64_t o = t * C + h * HS;
-                double s = 0;
-                for (int i = 0; i < HS; i++) s += (double)r[o + i] * k[o + i] * L->r_k[h * HS + i];
-                for (int i = 0; i < HS; i++) y[o + i] += (float)s * v[o + i];
-            }
-        for (int64_t i = 0; i < T * C; i++) y[i] *= g[i];
+        aviary_wkv7_bonus(r, k, v, L->r_k, (size_t)T, (size_t)H, HS, y);
+        aviary_mul(y, g, (size_t)(T * C), y);
         LIN(L->Wo, y, T, tmp);
-        for (int64_t i = 0; i < T * C; i++) x[i] += tmp[i];
+        aviary_add(x, tmp, (size_t)(T * C), x);
         /* channel mix */
         layernorm(x, T, C, L->ln2_w, L->ln2_b, 1e-5, ln);
         aviary_conv_shift_3x3(ln, (size_t)gh, (size_t)gw, (size_t)C, L->f_shift, xx);
@@ -598,12 +570,9 @@ static aviary_status forward_2025(const aviary_audio_rwkv *m, float *x, float **
         for (int64_t t = 0; t < T; t++)
             for (int c = 0; c < C; c++) xi[t * C + c] = ln[t * C + c] + xx[t * C + c] * L->f_xk[c];
         LIN(L->Fk, xi, T, big);
-        for (int64_t i = 0; i < T * 4 * C; i++) {
-            float q = big[i] > 0 ? big[i] : 0;
-            big[i] = q * q;
-        }
+        aviary_relu_square(big, (size_t)(T * 4 * C), big);
         LIN(L->Fv, big, T, tmp);
-        for (int64_t i = 0; i < T * C; i++) x[i] += tmp[i];
+        aviary_add(x, tmp, (size_t)(T * C), x);
     }
     if (out->features) memcpy(out->features, x, (size_t)(T * C) * sizeof(float));
     float *mean = ln;

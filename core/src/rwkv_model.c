@@ -1128,48 +1128,19 @@ static aviary_status time_mix7(const aviary_model *m, int li, const layer *ly, f
     else {
         LIN(ly->v1, sc->m3, T, sc->lo);
         LIN(ly->v2, sc->lo, T, sc->g);
-        for (size_t t = 0; t < T; t++)
-            for (size_t c = 0; c < A; c++) {
-                const size_t i = t * A + c;
-                const float gate = 1.0f / (1.0f + aviary__expf(-(ly->v0[c] + sc->g[i])));
-                sc->v[i] += (sc->vfirst[i] - sc->v[i]) * gate;
-            }
+        aviary_v7_value_residual(sc->vfirst, ly->v0, sc->g, T, A, sc->v);
     }
     LIN(ly->a1, sc->m4, T, sc->lo);
     LIN(ly->a2, sc->lo, T, sc->a);
-    for (size_t t = 0; t < T; t++)
-        for (size_t c = 0; c < A; c++) sc->a[t * A + c] = 1.0f / (1.0f + aviary__expf(-(ly->a0[c] + sc->a[t * A + c])));
+    aviary_sigmoid_bias(ly->a0, T, A, sc->a);
     LIN(ly->g1, sc->m5, T, sc->lo);
     aviary_sigmoid(sc->lo, T * (size_t)m->info.lora_gate, sc->lo);
     LIN(ly->g2, sc->lo, T, sc->g);
-    /* kk = normalize(k * k_k) per head (F.normalize: x / max(||x||, 1e-12)); k *= 1 + (a-1) k_a */
-    for (size_t t = 0; t < T; t++)
-        for (size_t h = 0; h < H; h++) {
-            const size_t o = t * A + h * N;
-            float ss = 0.0f;
-            for (size_t j = 0; j < N; j++) {
-                const float q = sc->k[o + j] * ly->k_k[h * N + j];
-                sc->kk[o + j] = q;
-                ss += q * q;
-            }
-            float nrm = sqrtf(ss);
-            if (nrm < 1e-12f) nrm = 1e-12f;
-            for (size_t j = 0; j < N; j++) sc->kk[o + j] /= nrm;
-        }
-    for (size_t t = 0; t < T; t++)
-        for (size_t c = 0; c < A; c++) {
-            const size_t i = t * A + c;
-            sc->k[i] *= 1.0f + (sc->a[i] - 1.0f) * ly->k_a[c];
-        }
+    aviary_wkv7_keys(ly->k_k, ly->k_a, sc->a, T, H, N, sc->k, sc->kk);
     aviary_wkv7(T, H, N, sc->r, sc->w, sc->k, sc->v, sc->kk, sc->a, sl + 2 * C, sc->y);
     aviary_group_norm(sc->y, T, H, N, ly->lnx_w, ly->lnx_b, GN_EPS, sc->y);
-    for (size_t t = 0; t < T; t++)
-        for (size_t h = 0; h < H; h++) {
-            const size_t o = t * A + h * N;
-            float s = 0.0f;
-            for (size_t j = 0; j < N; j++) s += sc->r[o + j] * sc->k[o + j] * ly->r_k[h * N + j];
-            for (size_t j = 0; j < N; j++) sc->y[o + j] = (sc->y[o + j] + s * sc->v[o + j]) * sc->g[o + j];
-        }
+    aviary_wkv7_bonus(sc->r, sc->k, sc->v, ly->r_k, T, H, N, sc->y);
+    aviary_mul(sc->y, sc->g, T * A, sc->y);
     LIN(ly->output, sc->y, T, sc->out);
     aviary_add(x, sc->out, T * C, x);
     return AVIARY_OK;

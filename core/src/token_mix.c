@@ -1,6 +1,7 @@
 /*
  * token_mix.c - token shift with carried state, the lerps of RWKV-4..7 and
- * the elementwise activations (aviary_blocks.h).
+ * the elementwise activations, and RWKV-7's steps around its WKV
+ * (aviary_blocks.h).
  */
 #include <math.h>
 #include "internal.h"
@@ -120,4 +121,87 @@ void aviary__decay_rows(size_t T, size_t A, const float *b, float *w, int versio
         if (version == 6) decay6_row(b, A, w + t * A);
         else decay7_row(b, A, w + t * A);
     }
+}
+
+/* --------------------------------------------- RWKV-7 time-mix steps -- */
+
+TM_CLONES static void sigmoid_bias_row(const float *b, size_t n, float *x) {
+    for (size_t i = 0; i < n; i++) x[i] = 1.0f / (1.0f + aviary__expf(-(b[i] + x[i])));
+}
+
+void aviary_sigmoid_bias(const float *b, size_t T, size_t C, float *x) {
+#pragma omp parallel for schedule(static) if (PAR_ROWS(T, C))
+    for (size_t t = 0; t < T; t++) sigmoid_bias_row(b, C, x + t * C);
+}
+
+TM_CLONES static void v7_residual_row(const float *vfirst, const float *b, const float *g, size_t n, float *v) {
+    for (size_t i = 0; i < n; i++) v[i] += (vfirst[i] - v[i]) / (1.0f + aviary__expf(-(b[i] + g[i])));
+}
+
+void aviary_v7_value_residual(const float *vfirst, const float *b, const float *g, size_t T, size_t C, float *v) {
+#pragma omp parallel for schedule(static) if (PAR_ROWS(T, C))
+    for (size_t t = 0; t < T; t++) v7_residual_row(vfirst + t * C, b, g + t * C, C, v + t * C);
+}
+
+/* Dot products in 16 running lanes, so the loops vectorise without
+ * reassociation flags (the lanes are one fixed summation order). */
+#define LANES 16
+static inline float lanes_sum(const float *acc) {
+    float s = 0.0f;
+    for (size_t l = 0; l < LANES; l++) s += acc[l];
+    return s;
+}
+
+TM_CLONES static void wkv7_keys_head(const float *k_k, const float *k_a, const float *a, size_t N, float *k,
+                                     float *kk) {
+    float acc[LANES] = {0};
+    size_t j = 0;
+    for (; j + LANES <= N; j += LANES)
+        for (size_t l = 0; l < LANES; l++) {
+            const float q = k[j + l] * k_k[j + l];
+            kk[j + l] = q;
+            acc[l] += q * q;
+        }
+    float ss = lanes_sum(acc);
+    for (; j < N; j++) {
+        kk[j] = k[j] * k_k[j];
+        ss += kk[j] * kk[j];
+    }
+    float norm = sqrtf(ss);
+    if (norm < 1e-12f) norm = 1e-12f;
+    for (size_t i = 0; i < N; i++) kk[i] /= norm;
+    for (size_t i = 0; i < N; i++) k[i] *= 1.0f + (a[i] - 1.0f) * k_a[i];
+}
+
+void aviary_wkv7_keys(const float *k_k, const float *k_a, const float *a, size_t T, size_t H, size_t N, float *k,
+                      float *kk) {
+    const size_t C = H * N;
+#pragma omp parallel for schedule(static) if (PAR_ROWS(T, C))
+    for (size_t t = 0; t < T; t++)
+        for (size_t h = 0; h < H; h++) {
+            const size_t o = t * C + h * N;
+            wkv7_keys_head(k_k + h * N, k_a + h * N, a + o, N, k + o, kk + o);
+        }
+}
+
+TM_CLONES static void wkv7_bonus_head(const float *r, const float *k, const float *v, const float *r_k, size_t N,
+                                      float *y) {
+    float acc[LANES] = {0};
+    size_t j = 0;
+    for (; j + LANES <= N; j += LANES)
+        for (size_t l = 0; l < LANES; l++) acc[l] += r[j + l] * k[j + l] * r_k[j + l];
+    float s = lanes_sum(acc);
+    for (; j < N; j++) s += r[j] * k[j] * r_k[j];
+    for (size_t i = 0; i < N; i++) y[i] += s * v[i];
+}
+
+void aviary_wkv7_bonus(const float *r, const float *k, const float *v, const float *r_k, size_t T, size_t H,
+                       size_t N, float *y) {
+    const size_t C = H * N;
+#pragma omp parallel for schedule(static) if (PAR_ROWS(T, C))
+    for (size_t t = 0; t < T; t++)
+        for (size_t h = 0; h < H; h++) {
+            const size_t o = t * C + h * N;
+            wkv7_bonus_head(r + o, k + o, v + o, r_k + h * N, N, y + o);
+        }
 }

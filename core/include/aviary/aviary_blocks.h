@@ -77,6 +77,33 @@ AVIARY_API void aviary_tanh(const float *x, size_t n, float *y);
 AVIARY_API void aviary_mul(const float *a, const float *b, size_t n, float *y);    /* y = a * b */
 AVIARY_API void aviary_add(const float *a, const float *b, size_t n, float *y);    /* y = a + b */
 
+/* RWKV-7 (Goose) time-mix steps around aviary_wkv7, on rows of C = H * N
+ * channels (rwkv_v7_demo_rnn.py). Rows are independent; sequences run on the
+ * OpenMP threads. */
+
+/* x = sigmoid(b + x), b: [C], x: [T, C]: the in-context learning rate
+ * a = sigmoid(a0 + lora). */
+AVIARY_API void aviary_sigmoid_bias(const float *b, size_t T, size_t C, float *x);
+
+/* Value residual: v += (vfirst - v) * sigmoid(b + g), b = v0: [C];
+ * v, vfirst, g: [T, C] (vfirst is layer 0's v of the same rows). */
+AVIARY_API void aviary_v7_value_residual(const float *vfirst, const float *b, const float *g, size_t T, size_t C,
+                                         float *v);
+
+/* Keys for the delta rule, per row and head:
+ *   kk = normalize(k * k_k)  (F.normalize: q / max(||q||_2, 1e-12))
+ *   k  = k * (1 + (a - 1) * k_a)
+ * k_k, k_a: [C]; k, a, kk: [T, C]; k is updated in place; kk must not
+ * alias k or a. */
+AVIARY_API void aviary_wkv7_keys(const float *k_k, const float *k_a, const float *a, size_t T, size_t H, size_t N,
+                                 float *k, float *kk);
+
+/* The "bonus" term added to the normalised WKV output, per row and head:
+ *   y += (sum_j r[j] * k[j] * r_k[j]) * v
+ * r_k: [C] (the checkpoint's [H, N]); r, k, v, y: [T, C]. */
+AVIARY_API void aviary_wkv7_bonus(const float *r, const float *k, const float *v, const float *r_k, size_t T,
+                                  size_t H, size_t N, float *y);
+
 /* -------------------------------------------------------- WKV recurrences -- */
 /* All are causal and process rows t = 0..T-1 in order, starting from the
  * carried state and leaving the state after row T-1 in it. For T > 1 the
