@@ -452,8 +452,7 @@ static aviary_status forward_2024(const aviary_audio_rwkv *m, float *x, float **
         LIN(L->Wv, v, T, y);
         memcpy(v, y, (size_t)(T * C) * sizeof(float));
         LIN(L->Wg, g, T, y);
-#pragma omp parallel for schedule(static)
-        for (int64_t i = 0; i < T * C; i++) g[i] = y[i] * sigmoidf(y[i]);
+        aviary_silu(y, (size_t)(T * C), g);
         LIN(L->decay1, w, T, big);
 #pragma omp parallel for schedule(static)
         for (int64_t i = 0; i < T * L->d_decay; i++) big[i] = tanhf(big[i]);
@@ -537,12 +536,10 @@ static aviary_status forward_2025(const aviary_audio_rwkv *m, float *x, float **
         MIXIN(xi, L->x_a)
         LIN(L->a1, xi, T, lo);
         LIN(L->a2, lo, T, a);
-#pragma omp parallel for schedule(static)
-        for (int64_t i = 0; i < T * C; i++) a[i] = sigmoidf(a[i]);
+        aviary_sigmoid(a, (size_t)(T * C), a);
         MIXIN(xi, L->x_g)
         LIN(L->g1, xi, T, lo);
-#pragma omp parallel for schedule(static)
-        for (int64_t i = 0; i < T * L->dg; i++) lo[i] = sigmoidf(lo[i]);
+        aviary_sigmoid(lo, (size_t)(T * L->dg), lo);
         LIN(L->g2, lo, T, g);
 #undef MIXIN
         aviary_wkv7_keys(L->k_k, L->k_a, a, (size_t)T, (size_t)H, HS, k, kk);
