@@ -334,8 +334,7 @@ int cli_cmd_bench(int argc, char **argv) {
                    (double)prompt / r.t_pre, r.c_pre / r.t_pre);
             if (repeat > 1) printf("; median of %ld runs, %.1f-%.1f", repeat, r.pre_lo, r.pre_hi);
             printf("\n");
-            if (gen > 0)
-            {
+            if (gen > 0) {
                 printf("generate   %ld tokens in %.3f s: %.2f tokens/s (bandwidth limit at %.1f GB/s: %.2f tokens/s; "
                        "%.2f cores busy)",
                        gen, r.t_gen, (double)gen / r.t_gen, bw, limit, r.c_gen / r.t_gen);
